@@ -1,0 +1,35 @@
+# Entry points: make demo (the main job on SQLite, no services), make test, make lint, make bench.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
+
+.PHONY: venv demo test lint format bench-remediation clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+demo: $(STAMP)
+	PYTHON=$(PY) ./scripts/demo.sh
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+bench-remediation: $(STAMP)
+	$(PY) bench/remediation.py --scale $${SCALE:-0.05}
+
+clean:
+	rm -rf var/demo.sqlite3 .pytest_cache

@@ -1,0 +1,78 @@
+"""Properties and their photos."""
+
+from django.db import models
+
+from breezeway.models.fields import DbNow
+from breezeway.models.regions import Region
+
+
+class Property(models.Model):
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, db_column="region_code", db_index=False
+    )
+    property_id = models.CharField(max_length=64)
+    company_id = models.IntegerField(null=True, blank=True)
+    property_name = models.CharField(max_length=255, null=True, blank=True)
+    property_status = models.CharField(max_length=64, null=True, blank=True)
+    property_display = models.CharField(max_length=255, null=True, blank=True)
+    property_address1 = models.CharField(max_length=255, null=True, blank=True)
+    property_address2 = models.CharField(max_length=255, null=True, blank=True)
+    property_city = models.CharField(max_length=128, null=True, blank=True)
+    property_state = models.CharField(max_length=64, null=True, blank=True)
+    property_zipcode = models.CharField(max_length=32, null=True, blank=True)
+    property_country = models.CharField(max_length=64, null=True, blank=True)
+    property_building = models.CharField(max_length=128, null=True, blank=True)
+    latitude_numeric = models.DecimalField(max_digits=10, decimal_places=7, null=True, blank=True)
+    longitude_numeric = models.DecimalField(max_digits=10, decimal_places=7, null=True, blank=True)
+    reference_company_id = models.CharField(max_length=64, null=True, blank=True)
+    reference_property_id = models.CharField(max_length=128, null=True, blank=True)
+    reference_external_property_id = models.CharField(max_length=128, null=True, blank=True)
+    wifi_name = models.CharField(max_length=255, null=True, blank=True)
+    wifi_password = models.CharField(max_length=255, null=True, blank=True)
+    property_notes_general = models.TextField(null=True, blank=True)
+    property_notes_access = models.TextField(null=True, blank=True)
+    property_notes_guest_access = models.TextField(null=True, blank=True)
+    property_notes_direction = models.TextField(null=True, blank=True)
+    property_notes_trash_info = models.TextField(null=True, blank=True)
+    property_notes_wifi = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField(db_default=DbNow())
+    updated_at = models.DateTimeField(db_default=DbNow())
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "properties"
+        verbose_name_plural = "properties"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["property_id", "region"], name="unique_property_region"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.property_name or 'property'} #{self.property_id} [{self.region_id}]"
+
+
+class PropertyPhoto(models.Model):
+    property = models.ForeignKey(
+        Property,
+        on_delete=models.CASCADE,
+        db_column="property_pk",
+        db_index=False,
+        related_name="photos",
+    )
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, db_column="region_code", db_index=False, related_name="+"
+    )
+    photo_id = models.CharField(max_length=64, null=True, blank=True)
+    url = models.TextField(null=True, blank=True)
+    original_url = models.TextField(null=True, blank=True)
+    caption = models.CharField(max_length=255, null=True, blank=True)
+    is_default = models.BooleanField(null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "property_photos"
+        indexes = [models.Index(fields=["property"], name="idx_property_photos_property_pk")]
+
+    def __str__(self) -> str:
+        return f"photo {self.photo_id} of property #{self.property_id}"

@@ -1,0 +1,81 @@
+"""Reference records of a region: people (staff), the supply catalogue, task tag definitions."""
+
+from django.db import models
+
+from breezeway.models.fields import DbNow
+from breezeway.models.regions import Region
+
+
+class Person(models.Model):
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, db_column="region_code", db_index=False
+    )
+    person_id = models.CharField(max_length=64)
+    person_name = models.CharField(max_length=255, null=True, blank=True)
+    active = models.BooleanField(null=True, blank=True)
+    accept_decline_tasks = models.BooleanField(null=True, blank=True)
+    availability = models.JSONField(null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "people"
+        verbose_name_plural = "people"
+        constraints = [
+            models.UniqueConstraint(fields=["person_id", "region"], name="uq_people_natural_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.person_name or 'person'} #{self.person_id} [{self.region_id}]"
+
+
+class Supply(models.Model):
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, db_column="region_code", db_index=False
+    )
+    supply_id = models.CharField(max_length=64)
+    company_id = models.CharField(max_length=64, null=True, blank=True)
+    supply_name = models.CharField(max_length=255, null=True, blank=True)
+    description = models.TextField(null=True, blank=True)
+    size = models.CharField(max_length=255, null=True, blank=True)
+    internal_id = models.CharField(max_length=255, null=True, blank=True)
+    unit_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    stock_count = models.IntegerField(null=True, blank=True)
+    low_stock_alert = models.BooleanField(null=True, blank=True)
+    low_stock_count = models.IntegerField(null=True, blank=True)
+    supply_category_id = models.CharField(max_length=64, null=True, blank=True)
+    stock_status_code = models.CharField(max_length=64, null=True, blank=True)
+    stock_status_name = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "supplies"
+        verbose_name_plural = "supplies"
+        constraints = [
+            models.UniqueConstraint(fields=["supply_id", "region"], name="uq_supplies_natural_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.supply_name or 'supply'} #{self.supply_id} [{self.region_id}]"
+
+
+class Tag(models.Model):
+    """A task tag definition (`GET /task/tags`)."""
+
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, db_column="region_code", db_index=False
+    )
+    tag_id = models.CharField(max_length=64)
+    tag_name = models.CharField(max_length=255, null=True, blank=True)
+    tag_description = models.TextField(null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "tags"
+        constraints = [
+            models.UniqueConstraint(fields=["tag_id", "region"], name="uq_tags_natural_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tag_name or 'tag'} #{self.tag_id} [{self.region_id}]"

@@ -1,0 +1,187 @@
+"""Tasks and the records hanging off them: assignments, photos, requirements, tags, comments."""
+
+from django.db import models
+
+from breezeway.models.fields import DbNow
+from breezeway.models.properties import Property
+from breezeway.models.reference import Tag
+from breezeway.models.regions import Region
+from breezeway.models.reservations import Reservation
+
+
+class Task(models.Model):
+    region = models.ForeignKey(
+        Region, on_delete=models.PROTECT, db_column="region_code", db_index=False
+    )
+    task_id = models.CharField(max_length=64)
+    home_id = models.CharField(max_length=64, null=True, blank=True)
+    property = models.ForeignKey(
+        Property,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_column="property_pk",
+        db_index=False,
+        related_name="tasks",
+    )
+    reservation = models.ForeignKey(
+        Reservation,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        db_column="reservation_pk",
+        db_index=False,
+        related_name="tasks",
+    )
+    task_name = models.CharField(max_length=255, null=True, blank=True)
+    task_description = models.TextField(null=True, blank=True)
+    task_status = models.CharField(max_length=64, null=True, blank=True)
+    task_status_code = models.CharField(max_length=64, null=True, blank=True)
+    task_status_name = models.CharField(max_length=128, null=True, blank=True)
+    task_status_stage = models.CharField(max_length=64, null=True, blank=True)
+    type_department = models.CharField(max_length=64, null=True, blank=True)
+    type_priority = models.CharField(max_length=64, null=True, blank=True)
+    scheduled_date = models.DateField(null=True, blank=True)
+    scheduled_time = models.TimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    paused = models.BooleanField(null=True, blank=True)
+    template_task_id = models.CharField(max_length=64, null=True, blank=True)
+    template_name = models.CharField(max_length=255, null=True, blank=True)
+    report_url = models.TextField(null=True, blank=True)
+    reference_property_id = models.CharField(max_length=128, null=True, blank=True)
+    bill_to = models.CharField(max_length=64, null=True, blank=True)
+    rate_type = models.CharField(max_length=64, null=True, blank=True)
+    rate_paid = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    total_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    total_time = models.CharField(max_length=64, null=True, blank=True)
+    estimated_time = models.CharField(max_length=64, null=True, blank=True)
+    estimated_rate = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    billable = models.BooleanField(null=True, blank=True)
+    itemized_cost = models.BooleanField(null=True, blank=True)
+    task_series_id = models.CharField(max_length=64, null=True, blank=True)
+    parent_task_id = models.CharField(max_length=64, null=True, blank=True)
+    created_by_id = models.CharField(max_length=64, null=True, blank=True)
+    created_by_name = models.CharField(max_length=255, null=True, blank=True)
+    finished_by_id = models.CharField(max_length=64, null=True, blank=True)
+    finished_by_name = models.CharField(max_length=255, null=True, blank=True)
+    requested_by_id = models.CharField(max_length=64, null=True, blank=True)
+    requested_by_name = models.CharField(max_length=255, null=True, blank=True)
+    subdepartment_id = models.CharField(max_length=64, null=True, blank=True)
+    subdepartment_name = models.CharField(max_length=255, null=True, blank=True)
+    summary_note = models.TextField(null=True, blank=True)
+    linked_reservation_id = models.CharField(max_length=64, null=True, blank=True)
+    linked_reservation_external_id = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "tasks"
+        indexes = [models.Index(fields=["property"], name="idx_tasks_property_pk")]
+        constraints = [
+            models.UniqueConstraint(fields=["task_id", "region"], name="unique_task_region"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task_name or 'task'} #{self.task_id} [{self.region_id}]"
+
+
+class TaskChild(models.Model):
+    """Columns every task child table shares: the task, its region, the sync time."""
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, db_column="task_pk", db_index=False)
+    region = models.ForeignKey(
+        Region, on_delete=models.CASCADE, db_column="region_code", db_index=False, related_name="+"
+    )
+
+    class Meta:
+        abstract = True
+
+
+class TaskAssignment(TaskChild):
+    assignee_id = models.CharField(max_length=64, null=True, blank=True)
+    assignee_name = models.CharField(max_length=255, null=True, blank=True)
+    assignment_status = models.CharField(max_length=64, null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "task_assignments"
+        default_related_name = "assignments"
+        indexes = [models.Index(fields=["task"], name="idx_task_assignments_task_pk")]
+
+    def __str__(self) -> str:
+        return self.assignee_name or self.assignee_id or "assignment"
+
+
+class TaskPhoto(TaskChild):
+    photo_id = models.CharField(max_length=64, null=True, blank=True)
+    url = models.TextField(null=True, blank=True)
+    caption = models.CharField(max_length=255, null=True, blank=True)
+    uploaded_at = models.DateTimeField(null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "task_photos"
+        default_related_name = "photos"
+        indexes = [models.Index(fields=["task"], name="idx_task_photos_task_pk")]
+
+    def __str__(self) -> str:
+        return f"photo {self.photo_id} of task #{self.task_id}"
+
+
+class TaskRequirement(TaskChild):
+    requirement_id = models.CharField(max_length=64, null=True, blank=True)
+    section_name = models.CharField(max_length=255, null=True, blank=True)
+    action = models.JSONField(null=True, blank=True)
+    response = models.CharField(max_length=255, null=True, blank=True)
+    type_requirement = models.CharField(max_length=64, null=True, blank=True)
+    photo_required = models.BooleanField(null=True, blank=True)
+    photos = models.JSONField(null=True, blank=True)
+    note = models.TextField(null=True, blank=True)
+    home_element_name = models.CharField(max_length=255, null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "task_requirements"
+        default_related_name = "requirements"
+        indexes = [models.Index(fields=["task"], name="idx_task_requirements_task_pk")]
+
+    def __str__(self) -> str:
+        return self.section_name or "requirement"
+
+
+class TaskTag(TaskChild):
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_column="tag_pk", db_index=False)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "task_tags"
+        default_related_name = "task_tags"
+        constraints = [models.UniqueConstraint(fields=["task", "tag"], name="uq_task_tags")]
+
+    def __str__(self) -> str:
+        return f"tag {self.tag_id} on task #{self.task_id}"
+
+
+class TaskComment(TaskChild):
+    comment_id = models.CharField(max_length=64)
+    comment = models.TextField(null=True, blank=True)
+    author_id = models.CharField(max_length=64, null=True, blank=True)
+    author_name = models.CharField(max_length=255, null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "task_comments"
+        default_related_name = "comments"
+        # The legacy key: comment ids are unique within a region.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["comment_id", "region"], name="uq_task_comment_natural_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"comment {self.comment_id} on task #{self.task_id}"

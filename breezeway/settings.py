@@ -1,0 +1,132 @@
+"""Django settings, every one read from the environment (see .env.example)."""
+
+import re
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+# A .env file in the project root is read when present; real environment variables win.
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY in the environment (or in .env), "
+            "or set DEBUG=true for local development only."
+        )
+    SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "breezeway.apps.BreezewayConfig",
+    "dedup.apps.DedupConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "breezeway.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "breezeway.wsgi.application"
+
+# --- Database -------------------------------------------------------------------------------
+# Zero-setup default: a SQLite file under var/. Production and tests use PostgreSQL.
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'breezeway.sqlite3'}"
+    )
+}
+
+DATABASE_SCHEMA = env.str("DATABASE_SCHEMA", default="public")
+if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", DATABASE_SCHEMA):
+    raise ImproperlyConfigured(
+        f"DATABASE_SCHEMA={DATABASE_SCHEMA!r} is not a valid schema name: use lower-case "
+        "letters, digits and underscores, starting with a letter or underscore."
+    )
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    options = DATABASES["default"].setdefault("OPTIONS", {})
+    # Every table (ours and Django's) lives in the chosen schema; breezeway.db_schema checks
+    # on connect that it exists, because PostgreSQL would otherwise fail later and obscurely.
+    options["options"] = f"-c search_path={DATABASE_SCHEMA}"
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Remediation ------------------------------------------------------------------------------
+# How long the remediation waits for a table or advisory lock before giving up (seconds).
+DEDUP_LOCK_TIMEOUT = env.float("DEDUP_LOCK_TIMEOUT", default=5.0)
+if DEDUP_LOCK_TIMEOUT <= 0:
+    raise ImproperlyConfigured("DEDUP_LOCK_TIMEOUT must be a positive number of seconds.")
+
+# --- Celery -----------------------------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
+# Without a broker, tasks run in-process so the demo needs no services.
+CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+
+# --- Auth, i18n, static -----------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env.str("TIME_ZONE", default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "breezeway": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "dedup": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        "etl": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}
+
+# The legacy schema's index names (idx_property_photos_property_pk, ...) are longer than the
+# 30 characters Django allows for portability; PostgreSQL takes 63 and we must keep them.
+SILENCED_SYSTEM_CHECKS = ["models.E034"]

@@ -1,0 +1,8 @@
+"""URL routes: Django admin at the root of /admin/."""
+
+from django.contrib import admin
+from django.urls import path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+]

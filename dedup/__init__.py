@@ -1,0 +1,1 @@
+"""Duplicate analysis and remediation for any model with a natural-key UniqueConstraint."""
