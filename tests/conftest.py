@@ -1,0 +1,17 @@
+"""Fixtures shared by the whole suite."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.scratch import ScratchDatabase, create_scratch_database, drop_scratch_database
+
+
+@pytest.fixture
+def scratch_db() -> Iterator[ScratchDatabase]:
+    """An empty PostgreSQL database of the test's own, dropped afterwards."""
+    db = create_scratch_database()
+    try:
+        yield db
+    finally:
+        drop_scratch_database(db)
