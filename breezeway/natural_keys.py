@@ -109,7 +109,12 @@ def photo_key(photo_id: Any, url: Any) -> str:
 
 @dataclass(frozen=True)
 class DerivedKey:
-    """A key column filled by `rule` from the values of `sources` (in argument order)."""
+    """A key column filled by `rule` from the values of `sources` (in argument order).
+
+    Contract the remediation relies on: sources[0] is the record's own id-like value, and when
+    it holds any non-whitespace character the rule ignores the other sources. The remediation
+    then only has to group rows by the other sources where the first one is blank.
+    """
 
     column: str
     sources: tuple[str, ...]
@@ -125,8 +130,8 @@ class DerivedKey:
 
 # How each legacy child table's key column is derived from the columns the old loader wrote.
 LEGACY_DERIVED_KEYS: dict[str, DerivedKey] = {
-    "property_photos": DerivedKey("photo_id", ("photo_id", "url"), photo_key),
-    "task_photos": DerivedKey("photo_id", ("photo_id", "url"), photo_key),
+    "property_photos": DerivedKey("photo_key", ("photo_id", "url"), photo_key),
+    "task_photos": DerivedKey("photo_key", ("photo_id", "url"), photo_key),
     "reservation_guests": DerivedKey("guest_key", ("guest_email", "guest_name"), guest_key),
     "task_assignments": DerivedKey("assignee_key", ("assignee_id", "assignee_name"), assignee_key),
     "task_requirements": DerivedKey(

@@ -130,3 +130,8 @@ LOGGING = {
 # The legacy schema's index names (idx_property_photos_property_pk, ...) are longer than the
 # 30 characters Django allows for portability; PostgreSQL takes 63 and we must keep them.
 SILENCED_SYSTEM_CHECKS = ["models.E034"]
+
+# Memory for the remediation's hash aggregates (PostgreSQL work_mem, set for its transaction).
+DEDUP_WORK_MEM = env.str("DEDUP_WORK_MEM", default="256MB")
+if not re.fullmatch(r"\d+\s*(kB|MB|GB)", DEDUP_WORK_MEM):
+    raise ImproperlyConfigured("DEDUP_WORK_MEM must look like 64MB, 512MB or 1GB.")

@@ -12,11 +12,11 @@ class Property(models.Model):
     )
     property_id = models.CharField(max_length=64)
     company_id = models.IntegerField(null=True, blank=True)
-    property_name = models.CharField(max_length=255, null=True, blank=True)
+    property_name = models.TextField(null=True, blank=True)
     property_status = models.CharField(max_length=64, null=True, blank=True)
-    property_display = models.CharField(max_length=255, null=True, blank=True)
-    property_address1 = models.CharField(max_length=255, null=True, blank=True)
-    property_address2 = models.CharField(max_length=255, null=True, blank=True)
+    property_display = models.TextField(null=True, blank=True)
+    property_address1 = models.TextField(null=True, blank=True)
+    property_address2 = models.TextField(null=True, blank=True)
     property_city = models.CharField(max_length=128, null=True, blank=True)
     property_state = models.CharField(max_length=64, null=True, blank=True)
     property_zipcode = models.CharField(max_length=32, null=True, blank=True)
@@ -64,15 +64,22 @@ class PropertyPhoto(models.Model):
         Region, on_delete=models.CASCADE, db_column="region_code", db_index=False, related_name="+"
     )
     photo_id = models.CharField(max_length=64, null=True, blank=True)
+    # Derived key (breezeway.natural_keys.photo_key): the photo id, else a hash of the URL.
+    photo_key = models.CharField(max_length=64)
     url = models.TextField(null=True, blank=True)
     original_url = models.TextField(null=True, blank=True)
-    caption = models.CharField(max_length=255, null=True, blank=True)
+    caption = models.TextField(null=True, blank=True)
     is_default = models.BooleanField(null=True, blank=True)
     last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
 
     class Meta:
         db_table = "property_photos"
         indexes = [models.Index(fields=["property"], name="idx_property_photos_property_pk")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["property", "photo_key"], name="uq_property_photos_natural_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"photo {self.photo_id} of property #{self.property_id}"

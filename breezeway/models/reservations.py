@@ -70,15 +70,25 @@ class ReservationGuest(models.Model):
     region = models.ForeignKey(
         Region, on_delete=models.CASCADE, db_column="region_code", db_index=False, related_name="+"
     )
-    guest_name = models.CharField(max_length=255, null=True, blank=True)
-    guest_email = models.CharField(max_length=255, null=True, blank=True)
+    # Derived key (breezeway.natural_keys.guest_key): the API sends guests without an id.
+    guest_key = models.CharField(max_length=255)
+    guest_name = models.TextField(null=True, blank=True)
+    # The first email and phone number; all of them are kept in the JSON columns.
+    guest_email = models.TextField(null=True, blank=True)
     guest_phone = models.CharField(max_length=64, null=True, blank=True)
+    guest_emails = models.JSONField(null=True, blank=True)
+    guest_phone_numbers = models.JSONField(null=True, blank=True)
     last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
 
     class Meta:
         db_table = "reservation_guests"
         indexes = [
             models.Index(fields=["reservation"], name="idx_reservation_guests_reservation_pk")
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["reservation", "guest_key"], name="uq_reservation_guests_natural_key"
+            )
         ]
 
     def __str__(self) -> str:

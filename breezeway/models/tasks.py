@@ -33,7 +33,7 @@ class Task(models.Model):
         db_index=False,
         related_name="tasks",
     )
-    task_name = models.CharField(max_length=255, null=True, blank=True)
+    task_name = models.TextField(null=True, blank=True)
     task_description = models.TextField(null=True, blank=True)
     task_status = models.CharField(max_length=64, null=True, blank=True)
     task_status_code = models.CharField(max_length=64, null=True, blank=True)
@@ -47,28 +47,28 @@ class Task(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     paused = models.BooleanField(null=True, blank=True)
     template_task_id = models.CharField(max_length=64, null=True, blank=True)
-    template_name = models.CharField(max_length=255, null=True, blank=True)
+    template_name = models.TextField(null=True, blank=True)
     report_url = models.TextField(null=True, blank=True)
     reference_property_id = models.CharField(max_length=128, null=True, blank=True)
     bill_to = models.CharField(max_length=64, null=True, blank=True)
     rate_type = models.CharField(max_length=64, null=True, blank=True)
-    rate_paid = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
-    total_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    rate_paid = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    total_cost = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     total_time = models.CharField(max_length=64, null=True, blank=True)
     estimated_time = models.CharField(max_length=64, null=True, blank=True)
-    estimated_rate = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    estimated_rate = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
     billable = models.BooleanField(null=True, blank=True)
     itemized_cost = models.BooleanField(null=True, blank=True)
     task_series_id = models.CharField(max_length=64, null=True, blank=True)
     parent_task_id = models.CharField(max_length=64, null=True, blank=True)
     created_by_id = models.CharField(max_length=64, null=True, blank=True)
-    created_by_name = models.CharField(max_length=255, null=True, blank=True)
+    created_by_name = models.TextField(null=True, blank=True)
     finished_by_id = models.CharField(max_length=64, null=True, blank=True)
-    finished_by_name = models.CharField(max_length=255, null=True, blank=True)
+    finished_by_name = models.TextField(null=True, blank=True)
     requested_by_id = models.CharField(max_length=64, null=True, blank=True)
-    requested_by_name = models.CharField(max_length=255, null=True, blank=True)
+    requested_by_name = models.TextField(null=True, blank=True)
     subdepartment_id = models.CharField(max_length=64, null=True, blank=True)
-    subdepartment_name = models.CharField(max_length=255, null=True, blank=True)
+    subdepartment_name = models.TextField(null=True, blank=True)
     summary_note = models.TextField(null=True, blank=True)
     linked_reservation_id = models.CharField(max_length=64, null=True, blank=True)
     linked_reservation_external_id = models.CharField(max_length=64, null=True, blank=True)
@@ -101,7 +101,9 @@ class TaskChild(models.Model):
 
 class TaskAssignment(TaskChild):
     assignee_id = models.CharField(max_length=64, null=True, blank=True)
-    assignee_name = models.CharField(max_length=255, null=True, blank=True)
+    # Derived key (breezeway.natural_keys.assignee_key): the assignee id, else the name.
+    assignee_key = models.CharField(max_length=255)
+    assignee_name = models.TextField(null=True, blank=True)
     assignment_status = models.CharField(max_length=64, null=True, blank=True)
     last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
 
@@ -109,6 +111,11 @@ class TaskAssignment(TaskChild):
         db_table = "task_assignments"
         default_related_name = "assignments"
         indexes = [models.Index(fields=["task"], name="idx_task_assignments_task_pk")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "assignee_key"], name="uq_task_assignments_natural_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.assignee_name or self.assignee_id or "assignment"
@@ -116,8 +123,10 @@ class TaskAssignment(TaskChild):
 
 class TaskPhoto(TaskChild):
     photo_id = models.CharField(max_length=64, null=True, blank=True)
+    # Derived key (breezeway.natural_keys.photo_key): the photo id, else a hash of the URL.
+    photo_key = models.CharField(max_length=64)
     url = models.TextField(null=True, blank=True)
-    caption = models.CharField(max_length=255, null=True, blank=True)
+    caption = models.TextField(null=True, blank=True)
     uploaded_at = models.DateTimeField(null=True, blank=True)
     last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
 
@@ -125,6 +134,9 @@ class TaskPhoto(TaskChild):
         db_table = "task_photos"
         default_related_name = "photos"
         indexes = [models.Index(fields=["task"], name="idx_task_photos_task_pk")]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "photo_key"], name="uq_task_photos_natural_key")
+        ]
 
     def __str__(self) -> str:
         return f"photo {self.photo_id} of task #{self.task_id}"
@@ -132,20 +144,27 @@ class TaskPhoto(TaskChild):
 
 class TaskRequirement(TaskChild):
     requirement_id = models.CharField(max_length=64, null=True, blank=True)
-    section_name = models.CharField(max_length=255, null=True, blank=True)
+    # Derived key (breezeway.natural_keys.requirement_key): the id, else a content hash.
+    requirement_key = models.CharField(max_length=255)
+    section_name = models.TextField(null=True, blank=True)
     action = models.JSONField(null=True, blank=True)
-    response = models.CharField(max_length=255, null=True, blank=True)
+    response = models.TextField(null=True, blank=True)
     type_requirement = models.CharField(max_length=64, null=True, blank=True)
     photo_required = models.BooleanField(null=True, blank=True)
     photos = models.JSONField(null=True, blank=True)
     note = models.TextField(null=True, blank=True)
-    home_element_name = models.CharField(max_length=255, null=True, blank=True)
+    home_element_name = models.TextField(null=True, blank=True)
     last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
 
     class Meta:
         db_table = "task_requirements"
         default_related_name = "requirements"
         indexes = [models.Index(fields=["task"], name="idx_task_requirements_task_pk")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "requirement_key"], name="uq_task_requirements_natural_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.section_name or "requirement"
@@ -168,7 +187,7 @@ class TaskComment(TaskChild):
     comment_id = models.CharField(max_length=64)
     comment = models.TextField(null=True, blank=True)
     author_id = models.CharField(max_length=64, null=True, blank=True)
-    author_name = models.CharField(max_length=255, null=True, blank=True)
+    author_name = models.TextField(null=True, blank=True)
     created_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())

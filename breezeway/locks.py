@@ -1,0 +1,16 @@
+"""PostgreSQL advisory-lock keys shared by the remediation and every sync.
+
+The remediation holds REMEDIATION_LOCK exclusively for its whole transaction; each sync takes
+it shared (without waiting), so no sync writes while duplicates are being removed, and syncs
+of different regions and entities do not block each other.
+"""
+
+import zlib
+
+# A fixed 64-bit key; the value only has to be unique within this database.
+REMEDIATION_LOCK = 0x42_5A_57_59_0001  # "BZWY" + 1
+
+
+def sync_lock_key(region_code: str, entity: str) -> int:
+    """The advisory-lock key of one (region, entity) sync: stable across processes."""
+    return (0x42_5A_57_59 << 32) | zlib.crc32(f"{region_code}\x1f{entity}".encode())

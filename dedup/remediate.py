@@ -1,0 +1,715 @@
+"""The remediation engine: remove duplicate rows by natural key, keep the most recent copy,
+archive the copies that differ from it, and prove nothing else was lost.
+
+The survivor of a natural key is the copy with the latest `last_sync_time` (NULL counts as
+oldest), then the highest `id`. A removed copy is either identical to the survivor in every
+column but the id, the sync time and the derived key column, or one copy per distinct content
+is archived in `dedup_archived_rows` first.
+
+PostgreSQL gets the fast path: one hash-aggregate pass per table finds each group's survivor
+and fingerprints every row (`hash_record_extended`); the survivors are set aside, the table is
+truncated and they are re-inserted (when duplicates are the majority), or the losers are
+deleted in place (when they are few). Before returning, the result is verified against the
+fingerprints taken before any change; a mismatch raises RemediationError, and since the
+caller runs inside the migration's transaction, everything rolls back. SQLite (the demo) gets
+a simple path in Python with the same rules and the same verification.
+"""
+
+import json
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from breezeway.locks import REMEDIATION_LOCK
+from breezeway.natural_keys import DerivedKey
+from dedup.keys import constraint_columns
+from dedup.models import ArchivedRow
+
+logger = logging.getLogger(__name__)
+
+ARCHIVE_TABLE = ArchivedRow._meta.db_table
+# Columns that record when a copy was written, not what it says: never compared.
+SYNC_TIME_COLUMNS = ("last_sync_time",)
+# Duplicates at or above this share of the rows: truncate and re-insert the survivors;
+# below it, delete the losers in place. Measured with bench/remediation.py --crossover.
+TRUNCATE_THRESHOLD = 0.5
+
+
+class RemediationError(RuntimeError):
+    """The remediation could not run, or its result failed verification."""
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """What the engine needs to know about one table, read from its model and constraint."""
+
+    table: str
+    pk_column: str
+    columns: tuple[str, ...]
+    key_columns: tuple[str, ...]
+    content_columns: tuple[str, ...]
+    sync_time_column: str | None
+    derived: DerivedKey | None = None
+    json_columns: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def for_model(
+        cls,
+        model: type[models.Model],
+        constraint: models.UniqueConstraint,
+        derived: DerivedKey | None = None,
+    ) -> "TableSpec":
+        concrete = [f for f in model._meta.concrete_fields]
+        columns = tuple(f.column for f in concrete)
+        key_columns = tuple(constraint_columns(model, constraint))
+        if derived is not None:
+            if derived.column not in key_columns:
+                raise RemediationError(
+                    f"{model._meta.db_table}: derived key column {derived.column!r} is not "
+                    f"part of constraint {constraint.name} {key_columns}."
+                )
+            missing = [c for c in derived.sources if c not in columns]
+            if missing:
+                raise RemediationError(
+                    f"{model._meta.db_table}: derived key sources {missing} are not columns."
+                )
+        pk = model._meta.pk.column
+        sync_time = next((c for c in SYNC_TIME_COLUMNS if c in columns), None)
+        skip = {pk, *SYNC_TIME_COLUMNS, *([derived.column] if derived else [])}
+        return cls(
+            table=model._meta.db_table,
+            pk_column=pk,
+            columns=columns,
+            key_columns=key_columns,
+            content_columns=tuple(c for c in columns if c not in skip),
+            sync_time_column=sync_time,
+            derived=derived,
+            json_columns=frozenset(
+                f.column for f in concrete if f.get_internal_type() == "JSONField"
+            ),
+        )
+
+    @property
+    def fixed_key_columns(self) -> tuple[str, ...]:
+        """Key columns stored as they are (all but the derived one)."""
+        derived = self.derived.column if self.derived else None
+        return tuple(c for c in self.key_columns if c != derived)
+
+    def derive_key(self, values: Sequence[Any]) -> str:
+        """Apply the derived-key rule to one tuple of raw source values."""
+        assert self.derived is not None
+        decoded = [
+            json.loads(v) if name in self.json_columns and isinstance(v, str) else v
+            for name, v in zip(self.derived.sources, values, strict=True)
+        ]
+        return self.derived.rule(*decoded)
+
+
+@dataclass
+class TableResult:
+    """What one table's remediation did, for logs, reports and tests."""
+
+    table: str
+    strategy: str
+    rows_before: int
+    distinct_keys: int
+    rows_after: int
+    archived: int
+    divergent_groups: int
+    seconds: float
+
+    @property
+    def removed(self) -> int:
+        return self.rows_before - self.rows_after
+
+
+def remediate_table(
+    connection: BaseDatabaseWrapper,
+    spec: TableSpec,
+    *,
+    strategy: str = "auto",
+    run_id: uuid.UUID | None = None,
+) -> TableResult:
+    """Remove the duplicates of one table in the caller's transaction; returns what it did.
+
+    strategy: "auto", "truncate" or "delete" (PostgreSQL; SQLite always deletes in place).
+    The result's strategy is "none" when there was nothing to remove and no key to fill.
+    """
+    if strategy not in ("auto", "truncate", "delete"):
+        raise RemediationError(f"unknown strategy {strategy!r}: use auto, truncate or delete")
+    if not connection.in_atomic_block:
+        raise RemediationError("remediate_table must run inside a transaction (atomic block)")
+    run_id = run_id or uuid.uuid4()
+    started = time.monotonic()
+    if connection.vendor == "postgresql":
+        result = _PostgresRemediation(connection, spec, run_id).run(strategy)
+    elif connection.vendor == "sqlite":
+        result = _SimpleRemediation(connection, spec, run_id).run()
+    else:
+        raise RemediationError(
+            f"remediation supports PostgreSQL and SQLite, not {connection.vendor}"
+        )
+    result.seconds = time.monotonic() - started
+    logger.info(
+        "%s: %d rows before, %d after (%d distinct keys), %d removed, %d archived "
+        "from %d divergent groups, strategy %s, %.2f s",
+        result.table,
+        result.rows_before,
+        result.rows_after,
+        result.distinct_keys,
+        result.removed,
+        result.archived,
+        result.divergent_groups,
+        result.strategy,
+        result.seconds,
+    )
+    return result
+
+
+def verification_failure(spec: TableSpec, **figures: int) -> RemediationError:
+    """The error raised when the result does not match the fingerprints taken before."""
+    detail = ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in figures.items())
+    return RemediationError(
+        f"remediation of {spec.table} failed verification ({detail}); "
+        "the transaction is rolled back and no table was changed"
+    )
+
+
+class _PostgresRemediation:
+    """The set-based path: a handful of statements, one pass over the big table."""
+
+    def __init__(self, connection: BaseDatabaseWrapper, spec: TableSpec, run_id: uuid.UUID):
+        self.connection = connection
+        self.spec = spec
+        self.run_id = run_id
+        q = connection.ops.quote_name
+        self.q = q
+        self.t = q(spec.table)
+        self.pk = q(spec.pk_column)
+        self.ts = q(spec.sync_time_column) if spec.sync_time_column else None
+        # Temporary tables are per table so several operations can share one transaction.
+        self.tmp = f"_dedup_{spec.table}"[:50]
+
+    # -- SQL fragments ------------------------------------------------------------------------
+    def content_hash(self, alias: str) -> str:
+        cols = ", ".join(f"{alias}.{self.q(c)}" for c in self.spec.content_columns)
+        return f"hash_record_extended(ROW({cols}), 0)"
+
+    def source_exprs(self, alias: str) -> list[str]:
+        """Raw-group columns for the derived key: the id-like source, then each fallback
+        source only where the id-like one is blank (see DerivedKey's contract). A first
+        character in printable ASCII proves non-blank; anything else keeps the fallbacks, so
+        grouping is never coarser than the rule."""
+        derived = self.spec.derived
+        if derived is None:
+            return []
+        primary = f"{alias}.{self.q(derived.sources[0])}"
+        exprs = [primary]
+        for source in derived.sources[1:]:
+            exprs.append(
+                f"CASE WHEN ascii({primary}::text) BETWEEN 33 AND 126 THEN NULL "
+                f"ELSE {alias}.{self.q(source)} END"
+            )
+        return exprs
+
+    def name(self, suffix: str) -> str:
+        return self.q(f"{self.tmp}_{suffix}")
+
+    def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> None:
+        cursor.execute(sql, params)
+
+    def scalar(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self, strategy: str) -> TableResult:
+        spec = self.spec
+        with self.connection.cursor() as cur:
+            self.lock(cur)
+            self.execute(cur, "SET LOCAL work_mem = %s", [settings.DEDUP_WORK_MEM])
+            self.check_fixed_keys_not_null(cur)
+            self.group_rows(cur)
+            self.derive_keys(cur)
+            self.choose_survivors(cur)
+            rows_before, distinct, divergent = self.figures(cur)
+            archived = self.archive_divergent_rows(cur)
+            chosen = self.choose_strategy(cur, strategy, rows_before, distinct)
+            if chosen == "truncate":
+                self.truncate_and_reinsert(cur)
+            elif chosen == "delete":
+                self.delete_losers(cur)
+            rows_after = self.verify(cur, distinct)
+            for suffix in ("groups", "map", "raw", "final", "divergent", "combos", "keep"):
+                self.execute(cur, f"DROP TABLE IF EXISTS {self.name(suffix)}")
+            self.execute(cur, f"ANALYZE {self.t}")
+        return TableResult(
+            table=spec.table,
+            strategy=chosen,
+            rows_before=rows_before,
+            distinct_keys=distinct,
+            rows_after=rows_after,
+            archived=archived,
+            divergent_groups=divergent,
+            seconds=0.0,
+        )
+
+    def lock(self, cur: Any) -> None:
+        """Block every sync (advisory lock) and every other session (table lock), failing
+        after DEDUP_LOCK_TIMEOUT instead of queueing behind a long transaction."""
+        timeout_ms = int(settings.DEDUP_LOCK_TIMEOUT * 1000)
+        self.execute(cur, f"SET LOCAL lock_timeout = {timeout_ms}")
+        from django.db import DatabaseError
+
+        try:
+            self.execute(cur, "SELECT pg_advisory_xact_lock(%s)", [REMEDIATION_LOCK])
+            self.execute(cur, f"LOCK TABLE {self.t} IN ACCESS EXCLUSIVE MODE")
+        except DatabaseError as exc:
+            raise RemediationError(
+                f"could not lock {self.spec.table} within {settings.DEDUP_LOCK_TIMEOUT:g} s "
+                "(a sync or another long transaction holds it); nothing was changed. "
+                "Retry when it has finished, or raise DEDUP_LOCK_TIMEOUT."
+            ) from exc
+
+    def check_fixed_keys_not_null(self, cur: Any) -> None:
+        for column in self.spec.fixed_key_columns:
+            declared_not_null = self.scalar(
+                cur,
+                "SELECT attnotnull FROM pg_attribute WHERE attrelid = %s::regclass "
+                "AND attname = %s",
+                [self.spec.table, column],
+            )
+            if declared_not_null:
+                continue
+            nulls = self.scalar(
+                cur,
+                f"SELECT count(*) FROM (SELECT 1 FROM {self.t} WHERE {self.q(column)} IS NULL "
+                "LIMIT 1) s",
+            )
+            if nulls:
+                raise RemediationError(
+                    f"{self.spec.table}.{column} is part of the natural key but holds NULLs; "
+                    "give the key a derived, non-null column first."
+                )
+
+    def group_rows(self, cur: Any) -> None:
+        """The one pass over the big table: per raw group, copies, max id, max sync time and
+        the range of content fingerprints (equal ends: every copy identical)."""
+        fixed = [self.q(c) for c in self.spec.fixed_key_columns]
+        sources = self.source_exprs("t")
+        inner = [
+            *(f"t.{c}" for c in fixed),
+            *(f"{e} AS s{i}" for i, e in enumerate(sources)),
+            f"t.{self.pk} AS row_id",
+            f"t.{self.ts} AS row_ts" if self.ts else "NULL::timestamptz AS row_ts",
+            f"{self.content_hash('t')} AS h",
+        ]
+        group_by = [*fixed, *(f"s{i}" for i in range(len(sources)))]
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {self.name('groups')} AS "
+            f"SELECT row_number() OVER () AS gid, agg.* FROM ("
+            f"SELECT {', '.join(group_by)}, count(*) AS copies, max(row_id) AS max_id, "
+            f"max(row_ts) AS max_ts, min(h) AS hmin, max(h) AS hmax "
+            f"FROM (SELECT {', '.join(inner)} FROM {self.t} t) s "
+            f"GROUP BY {', '.join(group_by)}) agg",
+        )
+        self.execute(cur, f"ANALYZE {self.name('groups')}")
+
+    def source_hash(self, alias: str) -> str:
+        n = len(self.spec.derived.sources) if self.spec.derived else 0
+        cols = ", ".join(f"{alias}.s{i}" for i in range(n))
+        return f"hash_record_extended(ROW({cols}), 0)"
+
+    def derive_keys(self, cur: Any) -> None:
+        """Apply the Python rule to each distinct tuple of raw source values, join it back."""
+        groups = self.name("groups")
+        if self.spec.derived is None:
+            self.execute(
+                cur,
+                f"CREATE TEMP TABLE {self.name('raw')} AS SELECT g.*, ''::text AS key FROM {groups} g",
+            )
+            return
+        n = len(self.spec.derived.sources)
+        cols = ", ".join(f"g.s{i}" for i in range(n))
+        cur.execute(f"SELECT DISTINCT {self.source_hash('g')}, {cols} FROM {groups} g")
+        keys: dict[int, tuple[tuple, str]] = {}
+        for row in cur.fetchall():
+            sh, values = row[0], tuple(row[1:])
+            if sh in keys and keys[sh][0] != values:
+                raise RemediationError(
+                    f"{self.spec.table}: two different key sources share a 64-bit hash; "
+                    "cannot derive keys safely"
+                )
+            keys[sh] = (values, self.spec.derive_key(values))
+        self.execute(cur, f"CREATE TEMP TABLE {self.name('map')} (sh bigint PRIMARY KEY, key text)")
+        with cur.cursor.copy(f"COPY {self.name('map')} (sh, key) FROM STDIN") as copy:
+            for sh, (_, key) in keys.items():
+                copy.write_row((sh, key))
+        self.execute(cur, f"ANALYZE {self.name('map')}")
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {self.name('raw')} AS SELECT g.*, m.key FROM {groups} g "
+            f"JOIN {self.name('map')} m ON m.sh = {self.source_hash('g')}",
+        )
+
+    def raw_group_match(self, table_alias: str, group_alias: str) -> str:
+        """Join condition: a row of the big table belongs to a raw group."""
+        conds = [
+            f"{table_alias}.{self.q(c)} = {group_alias}.{self.q(c)}"
+            for c in self.spec.fixed_key_columns
+        ]
+        for i, expr in enumerate(self.source_exprs(table_alias)):
+            conds.append(f"{expr} IS NOT DISTINCT FROM {group_alias}.s{i}")
+        return " AND ".join(conds)
+
+    def choose_survivors(self, cur: Any) -> None:
+        """Per raw group the survivor is max(id) unless a lower id has the later sync time
+        (rare: then look those groups up), then per natural key the latest raw survivor."""
+        raw = self.name("raw")
+        self.execute(
+            cur, f"ALTER TABLE {raw} ADD COLUMN keep_id bigint, ADD COLUMN keep_ts timestamptz"
+        )
+        self.execute(cur, f"UPDATE {raw} SET keep_id = max_id, keep_ts = max_ts")
+        if self.ts:
+            # Groups whose max(id) row is not the latest by sync time.
+            self.execute(
+                cur,
+                f"UPDATE {raw} r SET keep_id = NULL FROM {self.t} t "
+                f"WHERE t.{self.pk} = r.max_id AND r.max_ts IS NOT NULL "
+                f"AND (t.{self.ts} IS NULL OR t.{self.ts} <> r.max_ts)",
+            )
+            self.execute(cur, f"ANALYZE {raw}")
+            self.execute(
+                cur,
+                f"UPDATE {raw} r SET keep_id = x.keep_id FROM ("
+                f"SELECT o.gid, max(t.{self.pk}) AS keep_id FROM {raw} o JOIN {self.t} t "
+                f"ON {self.raw_group_match('t', 'o')} AND t.{self.ts} = o.max_ts "
+                f"WHERE o.keep_id IS NULL GROUP BY o.gid) x WHERE x.gid = r.gid",
+            )
+        fixed = [self.q(c) for c in self.spec.fixed_key_columns]
+        group_by = ", ".join([*fixed, "key"])
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {self.name('final')} AS "
+            f"SELECT row_number() OVER () AS fid, x.*, "
+            f"CASE WHEN x.hmin = x.hmax THEN x.hmin END AS keep_hash FROM ("
+            f"SELECT {group_by}, sum(copies)::bigint AS copies, min(hmin) AS hmin, "
+            f"max(hmax) AS hmax, (array_agg(keep_id ORDER BY keep_ts DESC NULLS LAST, "
+            f"keep_id DESC))[1] AS keep_id FROM {raw} GROUP BY {group_by}) x",
+        )
+        final = self.name("final")
+        # The survivor's own fingerprint, where copies differ.
+        self.execute(
+            cur,
+            f"UPDATE {final} f SET keep_hash = {self.content_hash('t')} FROM {self.t} t "
+            f"WHERE t.{self.pk} = f.keep_id AND f.hmin <> f.hmax",
+        )
+        self.execute(cur, f"CREATE UNIQUE INDEX ON {final} (keep_id)")
+        self.execute(cur, f"ANALYZE {final}")
+
+    def figures(self, cur: Any) -> tuple[int, int, int]:
+        cur.execute(
+            f"SELECT coalesce(sum(copies), 0), count(*), count(*) FILTER (WHERE hmin <> hmax) "
+            f"FROM {self.name('final')}"
+        )
+        rows_before, distinct, divergent = cur.fetchone()
+        return int(rows_before), int(distinct), int(divergent)
+
+    def natural_key_json(self, alias: str) -> str:
+        parts = []
+        for column in self.spec.key_columns:
+            if self.spec.derived and column == self.spec.derived.column:
+                parts.append(f"'{column}', {alias}.key")
+            else:
+                parts.append(f"'{column}', {alias}.{self.q(column)}")
+        return f"jsonb_build_object({', '.join(parts)})"
+
+    def archive_divergent_rows(self, cur: Any) -> int:
+        """Archive one copy (the latest) of every content that differs from the survivor."""
+        raw, final = self.name("raw"), self.name("final")
+        fixed = [self.q(c) for c in self.spec.fixed_key_columns]
+        join_final = " AND ".join([*(f"r.{c} = f.{c}" for c in fixed), "r.key = f.key"])
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {self.name('divergent')} AS "
+            f"SELECT r.*, f.fid FROM {raw} r JOIN {final} f ON {join_final} "
+            f"WHERE f.hmin <> f.hmax",
+        )
+        self.execute(cur, f"ANALYZE {self.name('divergent')}")
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {self.name('combos')} AS "
+            f"SELECT DISTINCT ON (fid, h) fid, h, row_id, count(*) OVER (PARTITION BY fid, h) AS copies "
+            f"FROM (SELECT d.fid, t.{self.pk} AS row_id, "
+            f"{f't.{self.ts}' if self.ts else 'NULL::timestamptz'} AS row_ts, "
+            f"{self.content_hash('t')} AS h FROM {self.t} t "
+            f"JOIN {self.name('divergent')} d ON {self.raw_group_match('t', 'd')}) s "
+            f"ORDER BY fid, h, row_ts DESC NULLS LAST, row_id DESC",
+        )
+        cur.execute(
+            f"INSERT INTO {self.q(ARCHIVE_TABLE)} (run_id, table_name, natural_key, row_data, "
+            f"kept_row_id, copies, archived_at) "
+            f"SELECT %s, %s, {self.natural_key_json('f')}, to_jsonb(t), f.keep_id, c.copies, now() "
+            f"FROM {self.name('combos')} c JOIN {final} f ON f.fid = c.fid "
+            f"JOIN {self.t} t ON t.{self.pk} = c.row_id WHERE c.h <> f.keep_hash",
+            [self.run_id, self.spec.table],
+        )
+        return cur.rowcount
+
+    def referenced_by_others(self, cur: Any) -> bool:
+        return bool(
+            self.scalar(
+                cur,
+                "SELECT count(*) FROM pg_constraint WHERE contype = 'f' "
+                "AND confrelid = %s::regclass AND conrelid <> confrelid",
+                [self.spec.table],
+            )
+        )
+
+    def choose_strategy(self, cur: Any, strategy: str, rows_before: int, distinct: int) -> str:
+        if self.referenced_by_others(cur):
+            if strategy == "truncate":
+                raise RemediationError(
+                    f"{self.spec.table} is referenced by foreign keys and cannot be truncated"
+                )
+            return "delete"
+        duplicates = rows_before - distinct
+        if not duplicates and self.spec.derived is None:
+            return "none"  # nothing to remove, no key to fill
+        if strategy != "auto":
+            return strategy
+        if rows_before and duplicates / rows_before >= TRUNCATE_THRESHOLD:
+            return "truncate"
+        return "delete"
+
+    def truncate_and_reinsert(self, cur: Any) -> None:
+        """Set the survivors aside, TRUNCATE (keeps FKs, the id sequence and constraint
+        names, and leaves no dead rows), re-insert them with their ids and derived keys."""
+        keep, final = self.name("keep"), self.name("final")
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {keep} AS SELECT t.*, f.key AS _dedup_key "
+            f"FROM {final} f JOIN {self.t} t ON t.{self.pk} = f.keep_id",
+        )
+        self.execute(cur, f"TRUNCATE {self.t}")
+        derived = self.spec.derived.column if self.spec.derived else None
+        select = ", ".join("_dedup_key" if c == derived else self.q(c) for c in self.spec.columns)
+        columns = ", ".join(self.q(c) for c in self.spec.columns)
+        self.execute(cur, f"INSERT INTO {self.t} ({columns}) SELECT {select} FROM {keep}")
+        # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: the re-inserted rows leave
+        # pending trigger events that would make the following ALTER TABLE fail. Check them now.
+        self.execute(cur, "SET CONSTRAINTS ALL IMMEDIATE")
+        self.execute(cur, "SET CONSTRAINTS ALL DEFERRED")
+
+    def delete_losers(self, cur: Any) -> None:
+        final = self.name("final")
+        self.execute(
+            cur,
+            f"DELETE FROM {self.t} t WHERE NOT EXISTS "
+            f"(SELECT 1 FROM {final} f WHERE f.keep_id = t.{self.pk})",
+        )
+        if self.spec.derived:
+            column = self.q(self.spec.derived.column)
+            self.execute(
+                cur,
+                f"UPDATE {self.t} t SET {column} = f.key FROM {final} f "
+                f"WHERE t.{self.pk} = f.keep_id AND t.{column} IS DISTINCT FROM f.key",
+            )
+
+    def verify(self, cur: Any, distinct: int) -> int:
+        """Compare the table (and the archive) with the fingerprints taken before."""
+        final = self.name("final")
+        rows_after = self.scalar(cur, f"SELECT count(*) FROM {self.t}")
+        derived = self.q(self.spec.derived.column) if self.spec.derived else None
+        key_expr = f"t.{derived}" if derived else "''::text"
+        fixed = [self.q(c) for c in self.spec.fixed_key_columns]
+        join = " AND ".join(
+            [*(f"a.{c} = f.{c}" for c in fixed), "a.key = f.key", "a.h = f.keep_hash"]
+        )
+        changed = self.scalar(
+            cur,
+            f"SELECT count(*) FROM {final} f LEFT JOIN (SELECT "
+            f"{', '.join(f't.{c}' for c in fixed)}{', ' if fixed else ''}{key_expr} AS key, "
+            f"{self.content_hash('t')} AS h FROM {self.t} t) a ON {join} WHERE a.h IS NULL",
+        )
+        missing = self.scalar(
+            cur,
+            f"SELECT count(*) FROM {self.name('combos')} c JOIN {final} f ON f.fid = c.fid "
+            f"WHERE c.h <> f.keep_hash AND NOT EXISTS (SELECT 1 FROM {self.q(ARCHIVE_TABLE)} ar, "
+            f"LATERAL jsonb_populate_record(NULL::{self.t}, ar.row_data) r "
+            f"WHERE ar.run_id = %s AND ar.table_name = %s AND ar.kept_row_id = f.keep_id "
+            f"AND {self.content_hash('r')} = c.h)",
+            [self.run_id, self.spec.table],
+        )
+        if rows_after != distinct or changed or missing:
+            raise verification_failure(
+                self.spec,
+                rows_after=rows_after,
+                distinct_keys_before=distinct,
+                kept_rows_not_found_unchanged=changed,
+                divergent_contents_missing_from_archive=missing,
+            )
+        return rows_after
+
+
+class _SimpleRemediation:
+    """The portable path (SQLite, the demo): same rules and checks, done in Python."""
+
+    def __init__(self, connection: BaseDatabaseWrapper, spec: TableSpec, run_id: uuid.UUID):
+        self.connection = connection
+        self.spec = spec
+        self.run_id = run_id
+        self.q = connection.ops.quote_name
+
+    def read_rows(self, cur: Any) -> list[dict[str, Any]]:
+        cols = [c for c in self.spec.columns]
+        cur.execute(f"SELECT {', '.join(self.q(c) for c in cols)} FROM {self.q(self.spec.table)}")
+        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
+
+    def content(self, row: dict[str, Any]) -> tuple:
+        return tuple(
+            json.loads(row[c])
+            if c in self.spec.json_columns and isinstance(row[c], str)
+            else row[c]
+            for c in self.spec.content_columns
+        )
+
+    def key_of(self, row: dict[str, Any], cache: dict) -> tuple:
+        fixed = tuple(row[c] for c in self.spec.fixed_key_columns)
+        if self.spec.derived is None:
+            return (*fixed, "")
+        sources = tuple(row[c] for c in self.spec.derived.sources)
+        if sources not in cache:
+            cache[sources] = self.spec.derive_key(sources)
+        return (*fixed, cache[sources])
+
+    def group(self, rows: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
+        groups: dict[tuple, list[dict[str, Any]]] = {}
+        cache: dict = {}
+        for row in rows:
+            groups.setdefault(self.key_of(row, cache), []).append(row)
+        return groups
+
+    def recency(self, row: dict[str, Any]) -> tuple:
+        ts = row.get(self.spec.sync_time_column) if self.spec.sync_time_column else None
+        return (ts is not None, str(ts) if ts is not None else "", row[self.spec.pk_column])
+
+    def run(self) -> TableResult:
+        spec, q = self.spec, self.q
+        pk = spec.pk_column
+        with self.connection.cursor() as cur:
+            rows = self.read_rows(cur)
+            groups = self.group(rows)
+            keep: dict[tuple, dict[str, Any]] = {}
+            losers: list[int] = []
+            archive: list[tuple] = []
+            divergent = 0
+            for key, copies in groups.items():
+                survivor = max(copies, key=self.recency)
+                keep[key] = survivor
+                kept_content = self.content(survivor)
+                distinct: dict[tuple, list[dict[str, Any]]] = {}
+                for row in copies:
+                    if row is not survivor:
+                        losers.append(row[pk])
+                    content = self.content(row)
+                    if content != kept_content:
+                        distinct.setdefault(content, []).append(row)
+                if distinct:
+                    divergent += 1
+                for same in distinct.values():
+                    latest = max(same, key=self.recency)
+                    archive.append((key, latest, survivor[pk], len(same)))
+            now = _now()
+            for key, row, kept_id, copies in archive:
+                cur.execute(
+                    f"INSERT INTO {q(ARCHIVE_TABLE)} (run_id, table_name, natural_key, row_data, "
+                    "kept_row_id, copies, archived_at) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    [
+                        self.run_id.hex,
+                        spec.table,
+                        json.dumps(
+                            dict(zip(spec.key_columns, self.key_values(key), strict=True)),
+                            default=str,
+                        ),
+                        json.dumps(self.row_json(row), default=str),
+                        kept_id,
+                        copies,
+                        now,
+                    ],
+                )
+            for start in range(0, len(losers), 500):
+                chunk = losers[start : start + 500]
+                cur.execute(
+                    f"DELETE FROM {q(spec.table)} WHERE {q(pk)} IN ({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+            if spec.derived:
+                column = q(spec.derived.column)
+                cur.executemany(
+                    f"UPDATE {q(spec.table)} SET {column} = %s WHERE {q(pk)} = %s",
+                    [(key[-1], row[pk]) for key, row in keep.items()],
+                )
+            rows_after = self.verify(cur, keep, archive)
+        return TableResult(
+            table=spec.table,
+            strategy="delete",
+            rows_before=len(rows),
+            distinct_keys=len(groups),
+            rows_after=rows_after,
+            archived=len(archive),
+            divergent_groups=divergent,
+            seconds=0.0,
+        )
+
+    def key_values(self, key: tuple) -> list[Any]:
+        """The natural key in constraint column order."""
+        by_name = dict(zip(self.spec.fixed_key_columns, key[:-1], strict=True))
+        if self.spec.derived:
+            by_name[self.spec.derived.column] = key[-1]
+        return [by_name[c] for c in self.spec.key_columns]
+
+    def row_json(self, row: dict[str, Any]) -> dict[str, Any]:
+        return {
+            c: json.loads(v) if c in self.spec.json_columns and isinstance(v, str) else v
+            for c, v in row.items()
+        }
+
+    def verify(self, cur: Any, keep: dict, archive: list) -> int:
+        after = self.group(self.read_rows(cur))
+        changed = sum(
+            1
+            for key, survivor in keep.items()
+            if len(after.get(key, [])) != 1 or self.content(after[key][0]) != self.content(survivor)
+        )
+        cur.execute(
+            f"SELECT row_data FROM {self.q(ARCHIVE_TABLE)} WHERE run_id = %s AND table_name = %s",
+            [self.run_id.hex, self.spec.table],
+        )
+        stored = [json.loads(r[0]) if isinstance(r[0], str) else r[0] for r in cur.fetchall()]
+        stored_ids = {r.get(self.spec.pk_column) for r in stored}
+        missing = sum(1 for _, row, _, _ in archive if row[self.spec.pk_column] not in stored_ids)
+        rows_after = sum(len(v) for v in after.values())
+        if rows_after != len(keep) or changed or missing:
+            raise verification_failure(
+                self.spec,
+                rows_after=rows_after,
+                distinct_keys_before=len(keep),
+                kept_rows_not_found_unchanged=changed,
+                divergent_contents_missing_from_archive=missing,
+            )
+        return rows_after
+
+
+def _now() -> Any:
+    from django.utils import timezone
+
+    return timezone.now()
