@@ -44,7 +44,7 @@ class DeduplicateAndAddConstraint(AddConstraint):
         self.strategy = strategy
 
     def deconstruct(self) -> tuple[str, list, dict[str, Any]]:
-        name, args, kwargs = super().deconstruct()
+        _, args, kwargs = super().deconstruct()
         if self.derived_key is not None:
             kwargs["derived_key"] = self.derived_key
         if self.strategy != "auto":

@@ -334,7 +334,8 @@ class _PostgresRemediation:
         if self.spec.derived is None:
             self.execute(
                 cur,
-                f"CREATE TEMP TABLE {self.name('raw')} AS SELECT g.*, ''::text AS key FROM {groups} g",
+                f"CREATE TEMP TABLE {self.name('raw')} AS "
+                f"SELECT g.*, ''::text AS key FROM {groups} g",
             )
             return
         n = len(self.spec.derived.sources)
@@ -447,7 +448,8 @@ class _PostgresRemediation:
         self.execute(
             cur,
             f"CREATE TEMP TABLE {self.name('combos')} AS "
-            f"SELECT DISTINCT ON (fid, h) fid, h, row_id, count(*) OVER (PARTITION BY fid, h) AS copies "
+            f"SELECT DISTINCT ON (fid, h) fid, h, row_id, "
+            f"count(*) OVER (PARTITION BY fid, h) AS copies "
             f"FROM (SELECT d.fid, t.{self.pk} AS row_id, "
             f"{f't.{self.ts}' if self.ts else 'NULL::timestamptz'} AS row_ts, "
             f"{self.content_hash('t')} AS h FROM {self.t} t "
@@ -649,7 +651,8 @@ class _SimpleRemediation:
             for start in range(0, len(losers), 500):
                 chunk = losers[start : start + 500]
                 cur.execute(
-                    f"DELETE FROM {q(spec.table)} WHERE {q(pk)} IN ({', '.join(['%s'] * len(chunk))})",
+                    f"DELETE FROM {q(spec.table)} WHERE {q(pk)} "
+                    f"IN ({', '.join(['%s'] * len(chunk))})",
                     chunk,
                 )
             if spec.derived:
