@@ -9,7 +9,8 @@ from django.db.migrations.operations import AddConstraint
 from django.db.migrations.state import ProjectState
 
 from breezeway.natural_keys import DerivedKey
-from dedup.remediate import TableSpec, remediate_table
+from dedup.remediate import remediate_table
+from dedup.spec import TableSpec
 
 logger = logging.getLogger(__name__)
 

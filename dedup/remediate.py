@@ -19,97 +19,23 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import models
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from breezeway.locks import REMEDIATION_LOCK
-from breezeway.natural_keys import DerivedKey
-from dedup.keys import constraint_columns
+from dedup.grouping import PostgresGrouping, SimpleGrouping
 from dedup.models import ArchivedRow
+from dedup.spec import RemediationError, TableSpec
 
 logger = logging.getLogger(__name__)
 
 ARCHIVE_TABLE = ArchivedRow._meta.db_table
-# Columns that record when a copy was written, not what it says: never compared.
-SYNC_TIME_COLUMNS = ("last_sync_time",)
 # Duplicates at or above this share of the rows: truncate and re-insert the survivors;
 # below it, delete the losers in place. Measured with bench/remediation.py --crossover.
 TRUNCATE_THRESHOLD = 0.5
-
-
-class RemediationError(RuntimeError):
-    """The remediation could not run, or its result failed verification."""
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    """What the engine needs to know about one table, read from its model and constraint."""
-
-    table: str
-    pk_column: str
-    columns: tuple[str, ...]
-    key_columns: tuple[str, ...]
-    content_columns: tuple[str, ...]
-    sync_time_column: str | None
-    derived: DerivedKey | None = None
-    json_columns: frozenset[str] = field(default_factory=frozenset)
-
-    @classmethod
-    def for_model(
-        cls,
-        model: type[models.Model],
-        constraint: models.UniqueConstraint,
-        derived: DerivedKey | None = None,
-    ) -> "TableSpec":
-        concrete = [f for f in model._meta.concrete_fields]
-        columns = tuple(f.column for f in concrete)
-        key_columns = tuple(constraint_columns(model, constraint))
-        if derived is not None:
-            if derived.column not in key_columns:
-                raise RemediationError(
-                    f"{model._meta.db_table}: derived key column {derived.column!r} is not "
-                    f"part of constraint {constraint.name} {key_columns}."
-                )
-            missing = [c for c in derived.sources if c not in columns]
-            if missing:
-                raise RemediationError(
-                    f"{model._meta.db_table}: derived key sources {missing} are not columns."
-                )
-        pk = model._meta.pk.column
-        sync_time = next((c for c in SYNC_TIME_COLUMNS if c in columns), None)
-        skip = {pk, *SYNC_TIME_COLUMNS, *([derived.column] if derived else [])}
-        return cls(
-            table=model._meta.db_table,
-            pk_column=pk,
-            columns=columns,
-            key_columns=key_columns,
-            content_columns=tuple(c for c in columns if c not in skip),
-            sync_time_column=sync_time,
-            derived=derived,
-            json_columns=frozenset(
-                f.column for f in concrete if f.get_internal_type() == "JSONField"
-            ),
-        )
-
-    @property
-    def fixed_key_columns(self) -> tuple[str, ...]:
-        """Key columns stored as they are (all but the derived one)."""
-        derived = self.derived.column if self.derived else None
-        return tuple(c for c in self.key_columns if c != derived)
-
-    def derive_key(self, values: Sequence[Any]) -> str:
-        """Apply the derived-key rule to one tuple of raw source values."""
-        assert self.derived is not None
-        decoded = [
-            json.loads(v) if name in self.json_columns and isinstance(v, str) else v
-            for name, v in zip(self.derived.sources, values, strict=True)
-        ]
-        return self.derived.rule(*decoded)
 
 
 @dataclass
@@ -182,52 +108,12 @@ def verification_failure(spec: TableSpec, **figures: int) -> RemediationError:
     )
 
 
-class _PostgresRemediation:
+class _PostgresRemediation(PostgresGrouping):
     """The set-based path: a handful of statements, one pass over the big table."""
 
     def __init__(self, connection: BaseDatabaseWrapper, spec: TableSpec, run_id: uuid.UUID):
-        self.connection = connection
-        self.spec = spec
+        super().__init__(connection, spec)
         self.run_id = run_id
-        q = connection.ops.quote_name
-        self.q = q
-        self.t = q(spec.table)
-        self.pk = q(spec.pk_column)
-        self.ts = q(spec.sync_time_column) if spec.sync_time_column else None
-        # Temporary tables are per table so several operations can share one transaction.
-        self.tmp = f"_dedup_{spec.table}"[:50]
-
-    # -- SQL fragments ------------------------------------------------------------------------
-    def content_hash(self, alias: str) -> str:
-        cols = ", ".join(f"{alias}.{self.q(c)}" for c in self.spec.content_columns)
-        return f"hash_record_extended(ROW({cols}), 0)"
-
-    def source_exprs(self, alias: str) -> list[str]:
-        """Raw-group columns for the derived key: the id-like source, then each fallback
-        source only where the id-like one is blank (see DerivedKey's contract). A first
-        character in printable ASCII proves non-blank; anything else keeps the fallbacks, so
-        grouping is never coarser than the rule."""
-        derived = self.spec.derived
-        if derived is None:
-            return []
-        primary = f"{alias}.{self.q(derived.sources[0])}"
-        exprs = [primary]
-        for source in derived.sources[1:]:
-            exprs.append(
-                f"CASE WHEN ascii({primary}::text) BETWEEN 33 AND 126 THEN NULL "
-                f"ELSE {alias}.{self.q(source)} END"
-            )
-        return exprs
-
-    def name(self, suffix: str) -> str:
-        return self.q(f"{self.tmp}_{suffix}")
-
-    def execute(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> None:
-        cursor.execute(sql, params)
-
-    def scalar(self, cursor: Any, sql: str, params: Sequence[Any] = ()) -> Any:
-        cursor.execute(sql, params)
-        return cursor.fetchone()[0]
 
     # -- the run -------------------------------------------------------------------------------
     def run(self, strategy: str) -> TableResult:
@@ -247,8 +133,7 @@ class _PostgresRemediation:
             elif chosen == "delete":
                 self.delete_losers(cur)
             rows_after = self.verify(cur, distinct)
-            for suffix in ("groups", "map", "raw", "final", "divergent", "combos", "keep"):
-                self.execute(cur, f"DROP TABLE IF EXISTS {self.name(suffix)}")
+            self.drop_temporary_tables(cur, "final", "divergent", "combos", "keep")
             self.execute(cur, f"ANALYZE {self.t}")
         return TableResult(
             table=spec.table,
@@ -298,78 +183,6 @@ class _PostgresRemediation:
                     f"{self.spec.table}.{column} is part of the natural key but holds NULLs; "
                     "give the key a derived, non-null column first."
                 )
-
-    def group_rows(self, cur: Any) -> None:
-        """The one pass over the big table: per raw group, copies, max id, max sync time and
-        the range of content fingerprints (equal ends: every copy identical)."""
-        fixed = [self.q(c) for c in self.spec.fixed_key_columns]
-        sources = self.source_exprs("t")
-        inner = [
-            *(f"t.{c}" for c in fixed),
-            *(f"{e} AS s{i}" for i, e in enumerate(sources)),
-            f"t.{self.pk} AS row_id",
-            f"t.{self.ts} AS row_ts" if self.ts else "NULL::timestamptz AS row_ts",
-            f"{self.content_hash('t')} AS h",
-        ]
-        group_by = [*fixed, *(f"s{i}" for i in range(len(sources)))]
-        self.execute(
-            cur,
-            f"CREATE TEMP TABLE {self.name('groups')} AS "
-            f"SELECT row_number() OVER () AS gid, agg.* FROM ("
-            f"SELECT {', '.join(group_by)}, count(*) AS copies, max(row_id) AS max_id, "
-            f"max(row_ts) AS max_ts, min(h) AS hmin, max(h) AS hmax "
-            f"FROM (SELECT {', '.join(inner)} FROM {self.t} t) s "
-            f"GROUP BY {', '.join(group_by)}) agg",
-        )
-        self.execute(cur, f"ANALYZE {self.name('groups')}")
-
-    def source_hash(self, alias: str) -> str:
-        n = len(self.spec.derived.sources) if self.spec.derived else 0
-        cols = ", ".join(f"{alias}.s{i}" for i in range(n))
-        return f"hash_record_extended(ROW({cols}), 0)"
-
-    def derive_keys(self, cur: Any) -> None:
-        """Apply the Python rule to each distinct tuple of raw source values, join it back."""
-        groups = self.name("groups")
-        if self.spec.derived is None:
-            self.execute(
-                cur,
-                f"CREATE TEMP TABLE {self.name('raw')} AS "
-                f"SELECT g.*, ''::text AS key FROM {groups} g",
-            )
-            return
-        n = len(self.spec.derived.sources)
-        cols = ", ".join(f"g.s{i}" for i in range(n))
-        cur.execute(f"SELECT DISTINCT {self.source_hash('g')}, {cols} FROM {groups} g")
-        keys: dict[int, tuple[tuple, str]] = {}
-        for row in cur.fetchall():
-            sh, values = row[0], tuple(row[1:])
-            if sh in keys and keys[sh][0] != values:
-                raise RemediationError(
-                    f"{self.spec.table}: two different key sources share a 64-bit hash; "
-                    "cannot derive keys safely"
-                )
-            keys[sh] = (values, self.spec.derive_key(values))
-        self.execute(cur, f"CREATE TEMP TABLE {self.name('map')} (sh bigint PRIMARY KEY, key text)")
-        with cur.cursor.copy(f"COPY {self.name('map')} (sh, key) FROM STDIN") as copy:
-            for sh, (_, key) in keys.items():
-                copy.write_row((sh, key))
-        self.execute(cur, f"ANALYZE {self.name('map')}")
-        self.execute(
-            cur,
-            f"CREATE TEMP TABLE {self.name('raw')} AS SELECT g.*, m.key FROM {groups} g "
-            f"JOIN {self.name('map')} m ON m.sh = {self.source_hash('g')}",
-        )
-
-    def raw_group_match(self, table_alias: str, group_alias: str) -> str:
-        """Join condition: a row of the big table belongs to a raw group."""
-        conds = [
-            f"{table_alias}.{self.q(c)} = {group_alias}.{self.q(c)}"
-            for c in self.spec.fixed_key_columns
-        ]
-        for i, expr in enumerate(self.source_exprs(table_alias)):
-            conds.append(f"{expr} IS NOT DISTINCT FROM {group_alias}.s{i}")
-        return " AND ".join(conds)
 
     def choose_survivors(self, cur: Any) -> None:
         """Per raw group the survivor is max(id) unless a lower id has the later sync time
@@ -562,47 +375,12 @@ class _PostgresRemediation:
         return rows_after
 
 
-class _SimpleRemediation:
+class _SimpleRemediation(SimpleGrouping):
     """The portable path (SQLite, the demo): same rules and checks, done in Python."""
 
     def __init__(self, connection: BaseDatabaseWrapper, spec: TableSpec, run_id: uuid.UUID):
-        self.connection = connection
-        self.spec = spec
+        super().__init__(connection, spec)
         self.run_id = run_id
-        self.q = connection.ops.quote_name
-
-    def read_rows(self, cur: Any) -> list[dict[str, Any]]:
-        cols = [c for c in self.spec.columns]
-        cur.execute(f"SELECT {', '.join(self.q(c) for c in cols)} FROM {self.q(self.spec.table)}")
-        return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
-
-    def content(self, row: dict[str, Any]) -> tuple:
-        return tuple(
-            json.loads(row[c])
-            if c in self.spec.json_columns and isinstance(row[c], str)
-            else row[c]
-            for c in self.spec.content_columns
-        )
-
-    def key_of(self, row: dict[str, Any], cache: dict) -> tuple:
-        fixed = tuple(row[c] for c in self.spec.fixed_key_columns)
-        if self.spec.derived is None:
-            return (*fixed, "")
-        sources = tuple(row[c] for c in self.spec.derived.sources)
-        if sources not in cache:
-            cache[sources] = self.spec.derive_key(sources)
-        return (*fixed, cache[sources])
-
-    def group(self, rows: list[dict[str, Any]]) -> dict[tuple, list[dict[str, Any]]]:
-        groups: dict[tuple, list[dict[str, Any]]] = {}
-        cache: dict = {}
-        for row in rows:
-            groups.setdefault(self.key_of(row, cache), []).append(row)
-        return groups
-
-    def recency(self, row: dict[str, Any]) -> tuple:
-        ts = row.get(self.spec.sync_time_column) if self.spec.sync_time_column else None
-        return (ts is not None, str(ts) if ts is not None else "", row[self.spec.pk_column])
 
     def run(self) -> TableResult:
         spec, q = self.spec, self.q
