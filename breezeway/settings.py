@@ -135,3 +135,6 @@ SILENCED_SYSTEM_CHECKS = ["models.E034"]
 DEDUP_WORK_MEM = env.str("DEDUP_WORK_MEM", default="256MB")
 if not re.fullmatch(r"\d+\s*(kB|MB|GB)", DEDUP_WORK_MEM):
     raise ImproperlyConfigured("DEDUP_WORK_MEM must look like 64MB, 512MB or 1GB.")
+
+# Where the rules for derived natural-key columns live (import path of a table -> DerivedKey dict).
+DEDUP_DERIVED_KEYS = "breezeway.natural_keys.LEGACY_DERIVED_KEYS"

@@ -146,8 +146,15 @@ class SimpleGrouping:
         self.spec = spec
         self.q = connection.ops.quote_name
 
-    def read_rows(self, cur: Any) -> list[dict[str, Any]]:
-        cols = [c for c in self.spec.columns]
+    def key_source_columns(self) -> list[str]:
+        """The columns a key needs (columns added by later migrations may not exist yet)."""
+        spec = self.spec
+        sources = spec.derived.sources if spec.derived else ()
+        wanted = {spec.pk_column, *spec.fixed_key_columns, *sources}
+        return [c for c in spec.columns if c in wanted]
+
+    def read_rows(self, cur: Any, columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        cols = list(columns or self.spec.columns)
         cur.execute(f"SELECT {', '.join(self.q(c) for c in cols)} FROM {self.q(self.spec.table)}")
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 

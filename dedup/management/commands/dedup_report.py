@@ -1,0 +1,144 @@
+"""`manage.py dedup_report`: duplicate statistics per table, measured live."""
+
+import json
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connections
+
+from dedup.scan import TableMissing, TableStats, report_models, scan_model
+
+
+def human_bytes(value: int | None) -> str:
+    if value is None:
+        return "n/a"
+    size = float(value)
+    for unit in ("B", "kB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TB"
+
+
+def totals(stats: list[TableStats]) -> dict[str, Any]:
+    rows = sum(s.rows for s in stats)
+    distinct = sum(s.distinct_keys for s in stats)
+    sizes = [s.table_bytes for s in stats]
+    known = None not in sizes
+    return {
+        "rows": rows,
+        "distinct_keys": distinct,
+        "duplicates": rows - distinct,
+        "duplicate_pct": round(100.0 * (rows - distinct) / rows, 4) if rows else 0.0,
+        "factor": round(rows / distinct, 2) if distinct else 1.0,
+        "table_bytes": sum(sizes) if known else None,
+        "unique_bytes_estimate": sum(s.unique_bytes_estimate for s in stats) if known else None,
+    }
+
+
+class Command(BaseCommand):
+    help = (
+        "Show, per child table, total rows, distinct natural keys, duplicates, duplicate %, "
+        "duplication factor, table size, estimated size without duplicates and whether the "
+        "natural-key constraint exists. Works before and after remediation."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--json", action="store_true", help="Print JSON for machines.")
+        parser.add_argument(
+            "--all", action="store_true", help="Include parent tables (properties, tasks, ...)."
+        )
+        parser.add_argument(
+            "--table",
+            action="append",
+            default=[],
+            metavar="NAME",
+            help="Only this table (repeatable).",
+        )
+        parser.add_argument("--database", default="default", help="Database alias.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["database"] not in connections:
+            raise CommandError(f"unknown database alias {options['database']!r}")
+        candidates = report_models(include_parents=options["all"] or bool(options["table"]))
+        by_table = {m._meta.db_table: m for m in candidates}
+        if options["table"]:
+            unknown = sorted(set(options["table"]) - set(by_table))
+            if unknown:
+                raise CommandError(
+                    f"unknown table(s) {', '.join(unknown)}; tables with a natural key: "
+                    f"{', '.join(sorted(by_table))}"
+                )
+            candidates = [by_table[t] for t in options["table"]]
+        try:
+            stats = [scan_model(m, using=options["database"]) for m in candidates]
+        except TableMissing as exc:
+            raise CommandError(str(exc)) from exc
+        if options["json"]:
+            payload = {"tables": [s.as_dict() for s in stats], "total": totals(stats)}
+            self.stdout.write(json.dumps(payload, indent=2))
+            return
+        self.write_table(stats, connections[options["database"]].vendor)
+
+    def write_table(self, stats: list[TableStats], vendor: str) -> None:
+        headers = [
+            "table",
+            "rows",
+            "distinct keys",
+            "duplicates",
+            "dup %",
+            "factor",
+            "size",
+            "size w/o dups",
+            "constraint",
+        ]
+        lines = []
+        for s in stats:
+            if s.constraint_present:
+                state = "present" if s.constraint_valid else "INVALID"
+            else:
+                state = "MISSING"
+            lines.append(
+                [
+                    s.table,
+                    f"{s.rows:,}",
+                    f"{s.distinct_keys:,}",
+                    f"{s.duplicates:,}",
+                    f"{s.duplicate_pct:.2f}%",
+                    f"{s.factor:,.1f}x",
+                    human_bytes(s.table_bytes),
+                    human_bytes(s.unique_bytes_estimate),
+                    f"{state} ({s.constraint})",
+                ]
+            )
+        t = totals(stats)
+        lines.append(
+            [
+                "TOTAL",
+                f"{t['rows']:,}",
+                f"{t['distinct_keys']:,}",
+                f"{t['duplicates']:,}",
+                f"{t['duplicate_pct']:.2f}%",
+                f"{t['factor']:,.1f}x",
+                human_bytes(t["table_bytes"]),
+                human_bytes(t["unique_bytes_estimate"]),
+                "",
+            ]
+        )
+        widths = [max(len(str(row[i])) for row in [headers, *lines]) for i in range(len(headers))]
+
+        def fmt(row: list[str]) -> str:
+            cells = [
+                str(v).ljust(widths[i]) if i in (0, len(row) - 1) else str(v).rjust(widths[i])
+                for i, v in enumerate(row)
+            ]
+            return "  ".join(cells).rstrip()
+
+        when = stats[0].measured_at.strftime("%Y-%m-%d %H:%M:%S %Z") if stats else ""
+        self.stdout.write(f"Duplicate report ({vendor}), measured {when}")
+        self.stdout.write(fmt(headers))
+        self.stdout.write("  ".join("-" * w for w in widths))
+        for row in lines[:-1]:
+            self.stdout.write(fmt(row))
+        self.stdout.write("  ".join("-" * w for w in widths))
+        self.stdout.write(fmt(lines[-1]))

@@ -1,0 +1,195 @@
+"""Per-table duplicate statistics measured live: rows, distinct natural keys, sizes, constraint.
+
+Before remediation the distinct keys are counted by grouping every row (the same grouping as
+the remediation, derived keys included). Once a table's natural-key constraint exists and its
+index is valid, the database guarantees distinct keys = rows, and the scan only counts rows.
+"""
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from breezeway.natural_keys import DerivedKey
+from dedup.grouping import PostgresGrouping, SimpleGrouping
+from dedup.keys import models_with_natural_keys, natural_key_constraint
+from dedup.spec import TableSpec
+
+
+@dataclass
+class TableStats:
+    """One table's duplicate figures at one moment."""
+
+    table: str
+    constraint: str
+    rows: int
+    distinct_keys: int
+    constraint_present: bool
+    constraint_valid: bool
+    table_bytes: int | None
+    measured_at: datetime
+    method: str  # "constraint": enforced by a valid unique index; "scan": counted by grouping
+
+    @property
+    def duplicates(self) -> int:
+        return self.rows - self.distinct_keys
+
+    @property
+    def duplicate_pct(self) -> float:
+        return 100.0 * self.duplicates / self.rows if self.rows else 0.0
+
+    @property
+    def factor(self) -> float:
+        return self.rows / self.distinct_keys if self.distinct_keys else 1.0
+
+    @property
+    def unique_bytes_estimate(self) -> int | None:
+        """The size the table would have without its duplicates (proportional estimate)."""
+        if self.table_bytes is None:
+            return None
+        if not self.rows:
+            return self.table_bytes
+        return round(self.table_bytes * self.distinct_keys / self.rows)
+
+    @property
+    def wasted_bytes(self) -> int | None:
+        unique = self.unique_bytes_estimate
+        return None if unique is None else self.table_bytes - unique
+
+    @property
+    def healthy(self) -> bool:
+        return self.duplicates == 0 and self.constraint_present and self.constraint_valid
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["measured_at"] = self.measured_at.isoformat()
+        data.update(
+            duplicates=self.duplicates,
+            duplicate_pct=round(self.duplicate_pct, 4),
+            factor=round(self.factor, 2),
+            unique_bytes_estimate=self.unique_bytes_estimate,
+            wasted_bytes=self.wasted_bytes,
+            healthy=self.healthy,
+        )
+        return data
+
+
+class TableMissing(LookupError):
+    """The model's table is not in the database (migrations not applied)."""
+
+
+def derived_keys() -> dict[str, DerivedKey]:
+    """The derived-key rules by table, from settings.DEDUP_DERIVED_KEYS (an import path)."""
+    return import_string(settings.DEDUP_DERIVED_KEYS)
+
+
+def is_child_model(model: type[models.Model]) -> bool:
+    """A child table hangs off a parent record (not only off its region) and dies with it."""
+    from breezeway.models import Region
+
+    return any(
+        f.many_to_one
+        and f.related_model is not Region
+        and f.remote_field.on_delete is models.CASCADE
+        for f in model._meta.concrete_fields
+    )
+
+
+def constraint_state(connection: BaseDatabaseWrapper, table: str, name: str) -> tuple[bool, bool]:
+    """(present, valid) of a unique constraint or unique index by name."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT i.indisvalid FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid "
+                "WHERE c.relname = %s AND i.indrelid = %s::regclass AND i.indisunique",
+                [name, table],
+            )
+            row = cur.fetchone()
+        return (row is not None, bool(row and row[0]))
+    with connection.cursor() as cur:
+        present = name in connection.introspection.get_constraints(cur, table)
+    return present, present
+
+
+def table_bytes(connection: BaseDatabaseWrapper, table: str) -> int | None:
+    """Heap, TOAST and indexes; None where the database cannot tell (SQLite without dbstat)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute("SELECT pg_total_relation_size(%s::regclass)", [table])
+            return int(cur.fetchone()[0])
+        try:
+            cur.execute(
+                "SELECT coalesce(sum(pgsize), 0) FROM dbstat WHERE name = %s OR name IN "
+                "(SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = %s)",
+                [table, table],
+            )
+        except DatabaseError:  # dbstat is a compile-time option of SQLite
+            return None
+        return int(cur.fetchone()[0])
+
+
+def count_rows_and_keys(connection: BaseDatabaseWrapper, spec: TableSpec) -> tuple[int, int]:
+    """Rows and distinct natural keys, by grouping every row (nothing is changed)."""
+    if connection.vendor == "postgresql":
+        grouping = PostgresGrouping(connection, spec)
+        fixed = ", ".join(grouping.q(c) for c in spec.fixed_key_columns)
+        with transaction.atomic(using=connection.alias), connection.cursor() as cur:
+            grouping.execute(cur, "SET LOCAL work_mem = %s", [settings.DEDUP_WORK_MEM])
+            grouping.group_rows(cur, fingerprint=False)
+            grouping.derive_keys(cur)
+            cur.execute(
+                f"SELECT coalesce(sum(copies), 0), "
+                f"(SELECT count(*) FROM (SELECT DISTINCT {fixed}{', ' if fixed else ''}key "
+                f"FROM {grouping.name('raw')}) d) FROM {grouping.name('raw')}"
+            )
+            rows, distinct = cur.fetchone()
+            grouping.drop_temporary_tables(cur)
+        return int(rows), int(distinct)
+    grouping = SimpleGrouping(connection, spec)
+    with connection.cursor() as cur:
+        rows = grouping.read_rows(cur, columns=grouping.key_source_columns())
+    return len(rows), len(grouping.group(rows))
+
+
+def scan_model(model: type[models.Model], using: str = "default") -> TableStats:
+    """Measure one model's table now."""
+    connection = connections[using]
+    table = model._meta.db_table
+    with connection.cursor() as cur:
+        if table not in connection.introspection.table_names(cur):
+            raise TableMissing(f"table {table} does not exist: run `manage.py migrate` first")
+    constraint = natural_key_constraint(model)
+    present, valid = constraint_state(connection, table, constraint.name)
+    if present and valid:
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")
+            rows = distinct = int(cur.fetchone()[0])
+        method = "constraint"
+    else:
+        spec = TableSpec.for_model(model, constraint, derived_keys().get(table))
+        rows, distinct = count_rows_and_keys(connection, spec)
+        method = "scan"
+    return TableStats(
+        table=table,
+        constraint=constraint.name,
+        rows=rows,
+        distinct_keys=distinct,
+        constraint_present=present,
+        constraint_valid=valid,
+        table_bytes=table_bytes(connection, table),
+        measured_at=timezone.now(),
+        method=method,
+    )
+
+
+def report_models(include_parents: bool = False) -> list[type[models.Model]]:
+    """The models a duplicate report covers: child tables, and parents on request."""
+    found = models_with_natural_keys()
+    if include_parents:
+        return found
+    return [m for m in found if is_child_model(m)]
