@@ -4,29 +4,50 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ArchivedRow',
+            name="ArchivedRow",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('run_id', models.UUIDField(db_index=True, help_text='The remediation run that archived it.')),
-                ('table_name', models.CharField(max_length=63)),
-                ('natural_key', models.JSONField(help_text='The natural key of the group, column -> value.')),
-                ('row_data', models.JSONField(help_text='The removed row, every column, as JSON.')),
-                ('kept_row_id', models.BigIntegerField(help_text='Id of the row kept for this natural key.')),
-                ('copies', models.IntegerField(default=1, help_text='How many rows had exactly this content.')),
-                ('archived_at', models.DateTimeField()),
-                ('restored_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "run_id",
+                    models.UUIDField(
+                        db_index=True, help_text="The remediation run that archived it."
+                    ),
+                ),
+                ("table_name", models.CharField(max_length=63)),
+                (
+                    "natural_key",
+                    models.JSONField(help_text="The natural key of the group, column -> value."),
+                ),
+                ("row_data", models.JSONField(help_text="The removed row, every column, as JSON.")),
+                (
+                    "kept_row_id",
+                    models.BigIntegerField(help_text="Id of the row kept for this natural key."),
+                ),
+                (
+                    "copies",
+                    models.IntegerField(
+                        default=1, help_text="How many rows had exactly this content."
+                    ),
+                ),
+                ("archived_at", models.DateTimeField()),
+                ("restored_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'db_table': 'dedup_archived_rows',
-                'indexes': [models.Index(fields=['table_name', 'kept_row_id'], name='dedup_arch_table_kept')],
+                "db_table": "dedup_archived_rows",
+                "indexes": [
+                    models.Index(fields=["table_name", "kept_row_id"], name="dedup_arch_table_kept")
+                ],
             },
         ),
     ]
