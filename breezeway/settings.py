@@ -9,6 +9,16 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+
+
+def env_float(name: str, default: float) -> float:
+    """A float setting; a value that is not a number names the variable in the error."""
+    try:
+        return env.float(name, default=default)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={env.str(name)!r} is not a number.") from exc
+
+
 # A .env file in the project root is read when present; real environment variables win.
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
@@ -89,9 +99,25 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Remediation ------------------------------------------------------------------------------
 # How long the remediation waits for a table or advisory lock before giving up (seconds).
-DEDUP_LOCK_TIMEOUT = env.float("DEDUP_LOCK_TIMEOUT", default=5.0)
+DEDUP_LOCK_TIMEOUT = env_float("DEDUP_LOCK_TIMEOUT", 5.0)
 if DEDUP_LOCK_TIMEOUT <= 0:
-    raise ImproperlyConfigured("DEDUP_LOCK_TIMEOUT must be a positive number of seconds.")
+    raise ImproperlyConfigured(
+        f"DEDUP_LOCK_TIMEOUT={DEDUP_LOCK_TIMEOUT!r} must be a positive number of seconds."
+    )
+
+# Memory for the remediation's hash aggregates (PostgreSQL work_mem, set for its transaction).
+DEDUP_WORK_MEM = env.str("DEDUP_WORK_MEM", default="256MB")
+if not re.fullmatch(r"\d+\s*(kB|MB|GB)", DEDUP_WORK_MEM):
+    raise ImproperlyConfigured(f"DEDUP_WORK_MEM={DEDUP_WORK_MEM!r} must look like 64MB or 1GB.")
+
+# auto: truncate and re-insert the survivors when duplicates are the majority, else delete the
+# losers in place; truncate or delete force one way (PostgreSQL; SQLite always deletes).
+DEDUP_STRATEGY = env.str("DEDUP_STRATEGY", default="auto")
+if DEDUP_STRATEGY not in ("auto", "truncate", "delete"):
+    raise ImproperlyConfigured(f"DEDUP_STRATEGY={DEDUP_STRATEGY!r}: use auto, truncate or delete.")
+
+# Where the rules for derived natural-key columns live (import path of a table -> DerivedKey dict).
+DEDUP_DERIVED_KEYS = "breezeway.natural_keys.LEGACY_DERIVED_KEYS"
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -130,11 +156,3 @@ LOGGING = {
 # The legacy schema's index names (idx_property_photos_property_pk, ...) are longer than the
 # 30 characters Django allows for portability; PostgreSQL takes 63 and we must keep them.
 SILENCED_SYSTEM_CHECKS = ["models.E034"]
-
-# Memory for the remediation's hash aggregates (PostgreSQL work_mem, set for its transaction).
-DEDUP_WORK_MEM = env.str("DEDUP_WORK_MEM", default="256MB")
-if not re.fullmatch(r"\d+\s*(kB|MB|GB)", DEDUP_WORK_MEM):
-    raise ImproperlyConfigured("DEDUP_WORK_MEM must look like 64MB, 512MB or 1GB.")
-
-# Where the rules for derived natural-key columns live (import path of a table -> DerivedKey dict).
-DEDUP_DERIVED_KEYS = "breezeway.natural_keys.LEGACY_DERIVED_KEYS"

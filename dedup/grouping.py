@@ -159,8 +159,10 @@ class SimpleGrouping:
         return [dict(zip(cols, row, strict=True)) for row in cur.fetchall()]
 
     def content(self, row: dict[str, Any]) -> tuple:
+        """The compared columns; JSON in canonical form, so formatting alone never differs
+        (as with PostgreSQL's jsonb)."""
         return tuple(
-            json.loads(row[c])
+            json.dumps(json.loads(row[c]), sort_keys=True)
             if c in self.spec.json_columns and isinstance(row[c], str)
             else row[c]
             for c in self.spec.content_columns

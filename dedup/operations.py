@@ -3,6 +3,7 @@
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.db import models
 from django.db.backends.base.schema import BaseDatabaseSchemaEditor
 from django.db.migrations.operations import AddConstraint
@@ -76,7 +77,8 @@ class DeduplicateAndAddConstraint(AddConstraint):
             return
         else:
             spec = TableSpec.for_model(model, self.constraint, self.derived_key)
-            remediate_table(schema_editor.connection, spec, strategy=self.strategy)
+            strategy = self.strategy if self.strategy != "auto" else settings.DEDUP_STRATEGY
+            remediate_table(schema_editor.connection, spec, strategy=strategy)
         super().database_forwards(app_label, schema_editor, from_state, to_state)
 
     def describe(self) -> str:
