@@ -95,6 +95,7 @@ def remediate_table(
         result.divergent_groups,
         result.strategy,
         result.seconds,
+        extra={"remediation": result},
     )
     return result
 

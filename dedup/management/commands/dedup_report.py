@@ -6,7 +6,14 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
-from dedup.scan import TableMissing, TableStats, report_models, scan_model
+from dedup.keys import constraint_columns, natural_key_constraint
+from dedup.scan import (
+    TableMissing,
+    TableStats,
+    constraint_state,
+    report_models,
+    scan_model,
+)
 
 
 def human_bytes(value: int | None) -> str:
@@ -55,11 +62,19 @@ class Command(BaseCommand):
             metavar="NAME",
             help="Only this table (repeatable).",
         )
+        parser.add_argument(
+            "--constraints",
+            action="store_true",
+            help="List every natural-key constraint (table, columns, present, valid) instead.",
+        )
         parser.add_argument("--database", default="default", help="Database alias.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["database"] not in connections:
             raise CommandError(f"unknown database alias {options['database']!r}")
+        if options["constraints"]:
+            self.write_constraints(connections[options["database"]])
+            return
         candidates = report_models(include_parents=options["all"] or bool(options["table"]))
         by_table = {m._meta.db_table: m for m in candidates}
         if options["table"]:
@@ -142,3 +157,17 @@ class Command(BaseCommand):
             self.stdout.write(fmt(row))
         self.stdout.write("  ".join("-" * w for w in widths))
         self.stdout.write(fmt(lines[-1]))
+
+    def write_constraints(self, connection: Any) -> None:
+        rows = []
+        for model in report_models(include_parents=True):
+            constraint = natural_key_constraint(model)
+            table = model._meta.db_table
+            present, valid = constraint_state(connection, table, constraint.name)
+            state = ("valid" if valid else "INVALID") if present else "MISSING"
+            rows.append(
+                (table, constraint.name, ", ".join(constraint_columns(model, constraint)), state)
+            )
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        for row in rows:
+            self.stdout.write("  ".join(v.ljust(widths[i]) for i, v in enumerate(row)).rstrip())
