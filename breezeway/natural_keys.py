@@ -26,7 +26,9 @@ def normalize_text(value: Any) -> str:
     if value is None:
         return ""
     text = unicodedata.normalize("NFC", str(value))
-    return " ".join(text.split()).lower()
+    # NFC again after lower(): lower-casing can leave a decomposable sequence (e.g. Greek
+    # capitals with combining accents), and both spellings must give one key.
+    return unicodedata.normalize("NFC", " ".join(text.split()).lower())
 
 
 def normalize_id(value: Any) -> str:

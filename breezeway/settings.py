@@ -1,5 +1,6 @@
 """Django settings, every one read from the environment (see .env.example)."""
 
+import math
 import re
 from pathlib import Path
 
@@ -12,11 +13,31 @@ env = environ.Env()
 
 
 def env_float(name: str, default: float) -> float:
-    """A float setting; a value that is not a number names the variable in the error."""
+    """A finite float setting; anything else names the variable in the error.
+
+    (django-environ's env.float() drops stray characters, reading "5s" as 5 and "1e3" as 13.)
+    """
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
     try:
-        return env.float(name, default=default)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={env.str(name)!r} is not a number.") from exc
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.")
+    return value
+
+
+def postgres_memory_kb(name: str, value: str) -> int:
+    """A PostgreSQL memory setting such as 256MB, in kB, within what PostgreSQL accepts."""
+    match = re.fullmatch(r"(\d+)\s*(kB|MB|GB)", value)
+    if not match:
+        raise ImproperlyConfigured(f"{name}={value!r} must look like 64MB or 1GB.")
+    kb = int(match[1]) * {"kB": 1, "MB": 1024, "GB": 1024 * 1024}[match[2]]
+    if not 64 <= kb <= 2147483647:
+        raise ImproperlyConfigured(f"{name}={value!r} must be between 64kB and 2147483647kB.")
+    return kb
 
 
 # A .env file in the project root is read when present; real environment variables win.
@@ -100,15 +121,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Remediation ------------------------------------------------------------------------------
 # How long the remediation waits for a table or advisory lock before giving up (seconds).
 DEDUP_LOCK_TIMEOUT = env_float("DEDUP_LOCK_TIMEOUT", 5.0)
-if DEDUP_LOCK_TIMEOUT <= 0:
+if DEDUP_LOCK_TIMEOUT < 0.001:  # PostgreSQL counts milliseconds, and 0 would mean "no limit"
     raise ImproperlyConfigured(
         f"DEDUP_LOCK_TIMEOUT={DEDUP_LOCK_TIMEOUT!r} must be a positive number of seconds."
     )
 
 # Memory for the remediation's hash aggregates (PostgreSQL work_mem, set for its transaction).
 DEDUP_WORK_MEM = env.str("DEDUP_WORK_MEM", default="256MB")
-if not re.fullmatch(r"\d+\s*(kB|MB|GB)", DEDUP_WORK_MEM):
-    raise ImproperlyConfigured(f"DEDUP_WORK_MEM={DEDUP_WORK_MEM!r} must look like 64MB or 1GB.")
+postgres_memory_kb("DEDUP_WORK_MEM", DEDUP_WORK_MEM)
 
 # auto: truncate and re-insert the survivors when duplicates are the majority, else delete the
 # losers in place; truncate or delete force one way (PostgreSQL; SQLite always deletes).

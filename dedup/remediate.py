@@ -150,7 +150,7 @@ class _PostgresRemediation(PostgresGrouping):
     def lock(self, cur: Any) -> None:
         """Block every sync (advisory lock) and every other session (table lock), failing
         after DEDUP_LOCK_TIMEOUT instead of queueing behind a long transaction."""
-        timeout_ms = int(settings.DEDUP_LOCK_TIMEOUT * 1000)
+        timeout_ms = max(1, round(settings.DEDUP_LOCK_TIMEOUT * 1000))
         self.execute(cur, f"SET LOCAL lock_timeout = {timeout_ms}")
         from django.db import DatabaseError
 

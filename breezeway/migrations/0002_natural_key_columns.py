@@ -11,6 +11,12 @@ class Migration(migrations.Migration):
     dependencies = [("breezeway", "0001_initial")]
 
     operations = [
+        # Django gave a fresh database a varchar_pattern_ops index on the regions primary key
+        # in 0001; the legacy schema has none, and an adopted database must match a fresh one.
+        migrations.RunSQL(
+            "DROP INDEX IF EXISTS regions_region_code_217464c3_like",
+            reverse_sql=migrations.RunSQL.noop,
+        ),
         migrations.AddField(
             model_name="propertyphoto",
             name="photo_key",

@@ -1,0 +1,230 @@
+"""breezeway.settings read from the environment, each case in a subprocess of its own.
+
+The subprocess gets a controlled environment (nothing inherited but PATH) and does not read
+the project's .env file, so a developer's .env cannot change the outcome.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.support.scratch import ROOT
+
+PROBE = """
+import json
+
+import environ
+
+environ.Env.read_env = staticmethod(lambda *args, **kwargs: None)  # the environment only
+
+import django
+from django.conf import settings
+
+db = settings.DATABASES["default"]
+print(json.dumps({
+    "DEBUG": settings.DEBUG,
+    "SECRET_KEY": settings.SECRET_KEY,
+    "ALLOWED_HOSTS": settings.ALLOWED_HOSTS,
+    "ENGINE": db["ENGINE"],
+    "NAME": str(db["NAME"]),
+    "OPTIONS": db.get("OPTIONS", {}),
+    "DATABASE_SCHEMA": settings.DATABASE_SCHEMA,
+    "DEDUP_LOCK_TIMEOUT": settings.DEDUP_LOCK_TIMEOUT,
+    "DEDUP_WORK_MEM": settings.DEDUP_WORK_MEM,
+    "DEDUP_STRATEGY": settings.DEDUP_STRATEGY,
+    "django": django.get_version(),
+}))
+"""
+
+IMPROPERLY_CONFIGURED = "django.core.exceptions.ImproperlyConfigured: "
+POSTGRES_URL = "postgres://mirror@db.example.com:5432/breezeway"
+
+
+def run_settings(**env: str) -> subprocess.CompletedProcess:
+    full_env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DJANGO_SETTINGS_MODULE": "breezeway.settings",
+        **env,
+    }
+    return subprocess.run(
+        [sys.executable, "-c", PROBE],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def load(**env: str) -> dict:
+    """The settings for this environment; fails the test if they do not load."""
+    proc = run_settings(**env)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def config_error(**env: str) -> str:
+    """The ImproperlyConfigured message the settings raise for this environment."""
+    proc = run_settings(**env)
+    assert proc.returncode != 0, f"settings loaded: {proc.stdout}"
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(IMPROPERLY_CONFIGURED), proc.stderr
+    return last.removeprefix(IMPROPERLY_CONFIGURED)
+
+
+# --- SECRET_KEY and DEBUG -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{}, {"DEBUG": "false"}, {"DEBUG": "0"}, {"DEBUG": "no"}, {"SECRET_KEY": ""}],
+    ids=["nothing", "debug-false", "debug-0", "debug-no", "empty-key"],
+)
+def test_secret_key_is_required_when_debug_is_off(env: dict) -> None:
+    message = config_error(**env)
+    assert "SECRET_KEY is not set" in message
+    assert "DEBUG=true" in message  # says how to run locally without one
+
+
+@pytest.mark.parametrize("debug", ["true", "True", "1", "yes", "on"])
+def test_debug_works_without_a_secret_key(debug: str) -> None:
+    settings = load(DEBUG=debug)
+    assert settings["DEBUG"] is True
+    assert settings["SECRET_KEY"]  # a development key, never empty
+    assert settings["ALLOWED_HOSTS"] == ["localhost", "127.0.0.1"]
+
+
+def test_secret_key_from_the_environment() -> None:
+    settings = load(SECRET_KEY="s3cret-from-env")
+    assert settings["SECRET_KEY"] == "s3cret-from-env"
+    assert settings["DEBUG"] is False
+    assert settings["ALLOWED_HOSTS"] == []
+
+
+# --- DATABASE_URL and DATABASE_SCHEMA -------------------------------------------------------
+
+
+def test_default_database_is_sqlite_under_var() -> None:
+    settings = load(SECRET_KEY="k")
+    assert settings["ENGINE"] == "django.db.backends.sqlite3"
+    assert settings["NAME"] == str(ROOT / "var" / "breezeway.sqlite3")
+    assert settings["DATABASE_SCHEMA"] == "public"
+    assert "options" not in settings["OPTIONS"]  # search_path is PostgreSQL's
+
+
+def test_schema_is_not_applied_to_sqlite() -> None:
+    settings = load(SECRET_KEY="k", DATABASE_SCHEMA="breezeway")
+    assert settings["ENGINE"] == "django.db.backends.sqlite3"
+    assert "options" not in settings["OPTIONS"]
+
+
+@pytest.mark.parametrize("scheme", ["postgres", "postgresql"])
+def test_database_schema_sets_the_postgresql_search_path(scheme: str) -> None:
+    url = POSTGRES_URL.replace("postgres", scheme, 1)
+    settings = load(SECRET_KEY="k", DATABASE_URL=url, DATABASE_SCHEMA="breezeway")
+    assert settings["ENGINE"] == "django.db.backends.postgresql"
+    assert settings["NAME"] == "breezeway"
+    assert settings["OPTIONS"]["options"] == "-c search_path=breezeway"
+
+
+def test_default_schema_is_public() -> None:
+    settings = load(SECRET_KEY="k", DATABASE_URL=POSTGRES_URL)
+    assert settings["DATABASE_SCHEMA"] == "public"
+    assert settings["OPTIONS"]["options"] == "-c search_path=public"
+
+
+def test_search_path_keeps_options_from_the_url() -> None:
+    settings = load(
+        SECRET_KEY="k", DATABASE_URL=f"{POSTGRES_URL}?sslmode=require", DATABASE_SCHEMA="bw_2"
+    )
+    assert settings["OPTIONS"] == {"sslmode": "require", "options": "-c search_path=bw_2"}
+
+
+@pytest.mark.parametrize("schema", ["_private", "a" * 63, "bw_2024"])
+def test_valid_schema_names(schema: str) -> None:
+    assert load(SECRET_KEY="k", DATABASE_SCHEMA=schema)["DATABASE_SCHEMA"] == schema
+
+
+@pytest.mark.parametrize(
+    "schema",
+    ["Bad-Name", "Breezeway", "1schema", "a" * 64, "bw;drop", "bw schema", ""],
+)
+def test_invalid_schema_names(schema: str) -> None:
+    message = config_error(SECRET_KEY="k", DATABASE_URL=POSTGRES_URL, DATABASE_SCHEMA=schema)
+    assert f"DATABASE_SCHEMA={schema!r} is not a valid schema name" in message
+
+
+# --- DEDUP_LOCK_TIMEOUT and DEDUP_WORK_MEM --------------------------------------------------
+
+
+def test_dedup_defaults() -> None:
+    settings = load(SECRET_KEY="k")
+    assert settings["DEDUP_LOCK_TIMEOUT"] == 5.0
+    assert settings["DEDUP_WORK_MEM"] == "256MB"
+    assert settings["DEDUP_STRATEGY"] == "auto"
+
+
+@pytest.mark.parametrize(("raw", "value"), [("2.5", 2.5), ("30", 30.0), (" 1 ", 1.0), ("1e3", 1000.0), ("", 5.0)])
+def test_dedup_lock_timeout_values(raw: str, value: float) -> None:
+    assert load(SECRET_KEY="k", DEDUP_LOCK_TIMEOUT=raw)["DEDUP_LOCK_TIMEOUT"] == value
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "0",
+        "-1",
+        "-0.5",
+        "abc",
+        "nan",
+        "2.5.1",
+        "5s",
+        "0.0001",
+    ],
+)
+def test_bad_dedup_lock_timeout(raw: str) -> None:
+    assert "DEDUP_LOCK_TIMEOUT" in config_error(SECRET_KEY="k", DEDUP_LOCK_TIMEOUT=raw)
+
+
+def test_dedup_lock_timeout_in_exponent_notation() -> None:
+    proc = run_settings(SECRET_KEY="k", DEDUP_LOCK_TIMEOUT="1e3")
+    if proc.returncode == 0:  # either read as Python reads it, or refused with a clear message
+        assert json.loads(proc.stdout)["DEDUP_LOCK_TIMEOUT"] == 1000.0
+    else:
+        assert "DEDUP_LOCK_TIMEOUT" in config_error(SECRET_KEY="k", DEDUP_LOCK_TIMEOUT="1e3")
+
+
+@pytest.mark.parametrize("raw", ["64MB", "1GB", "512kB", "64 MB"])
+def test_dedup_work_mem_values(raw: str) -> None:
+    assert load(SECRET_KEY="k", DEDUP_WORK_MEM=raw)["DEDUP_WORK_MEM"] == raw
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "abc",
+        "64",
+        "64mb",
+        "1TB",
+        "-64MB",
+        "64MB;",
+        "",
+        "0MB",
+        "4096GB",
+    ],
+)
+def test_bad_dedup_work_mem(raw: str) -> None:
+    assert "DEDUP_WORK_MEM" in config_error(SECRET_KEY="k", DEDUP_WORK_MEM=raw)
+
+
+@pytest.mark.parametrize("strategy", ["auto", "truncate", "delete"])
+def test_dedup_strategy_values(strategy: str) -> None:
+    assert load(SECRET_KEY="k", DEDUP_STRATEGY=strategy)["DEDUP_STRATEGY"] == strategy
+
+
+@pytest.mark.parametrize("strategy", ["fast", "Auto", ""])
+def test_bad_dedup_strategy(strategy: str) -> None:
+    assert "DEDUP_STRATEGY" in config_error(SECRET_KEY="k", DEDUP_STRATEGY=strategy)
