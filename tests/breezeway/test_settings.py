@@ -167,7 +167,9 @@ def test_dedup_defaults() -> None:
     assert settings["DEDUP_STRATEGY"] == "auto"
 
 
-@pytest.mark.parametrize(("raw", "value"), [("2.5", 2.5), ("30", 30.0), (" 1 ", 1.0), ("1e3", 1000.0), ("", 5.0)])
+@pytest.mark.parametrize(
+    ("raw", "value"), [("2.5", 2.5), ("30", 30.0), (" 1 ", 1.0), ("1e3", 1000.0), ("", 5.0)]
+)
 def test_dedup_lock_timeout_values(raw: str, value: float) -> None:
     assert load(SECRET_KEY="k", DEDUP_LOCK_TIMEOUT=raw)["DEDUP_LOCK_TIMEOUT"] == value
 
