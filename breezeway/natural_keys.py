@@ -113,9 +113,8 @@ def photo_key(photo_id: Any, url: Any) -> str:
 class DerivedKey:
     """A key column filled by `rule` from the values of `sources` (in argument order).
 
-    Contract the remediation relies on: sources[0] is the record's own id-like value, and when
-    it holds any non-whitespace character the rule ignores the other sources. The remediation
-    then only has to group rows by the other sources where the first one is blank.
+    By convention sources[0] is the record's own id-like value, and when it holds any
+    non-whitespace character the rule ignores the other sources.
     """
 
     column: str

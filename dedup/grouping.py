@@ -1,9 +1,8 @@
 """Grouping a table's rows by natural key, shared by the remediation and the duplicate scan.
 
 A natural key may include a derived column (breezeway.natural_keys) that legacy rows do not
-fill yet: rows are grouped by the raw source columns, the Python rule is applied to each
-distinct tuple of source values, and the result is joined back, so SQL and the sync's loader
-can never disagree about a key.
+fill yet: rows are grouped by what they say, the Python rule is applied once per group, and
+the result is joined back, so SQL and the sync's loader can never disagree about a key.
 """
 
 import json
@@ -12,11 +11,41 @@ from typing import Any
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
-from dedup.spec import RemediationError, TableSpec
+from dedup.spec import TableSpec
+
+# Per-type hash functions taking a seed: each column is hashed on its own and the hashes are
+# XOR-ed (a different seed per column), which is several times cheaper than building a ROW()
+# for hash_record_extended and lets a subset of columns be hashed separately.
+_HASHERS = {
+    "text": "hashtextextended({col}, {seed})",
+    "varchar": "hashtextextended({col}, {seed})",
+    "bpchar": "hashbpcharextended({col}, {seed})",
+    "jsonb": "jsonb_hash_extended({col}, {seed})",
+    "int8": "hashint8extended({col}, {seed})",
+    "int4": "hashint4extended({col}, {seed})",
+    "int2": "hashint2extended({col}, {seed})",
+    "bool": "hashint4extended({col}::int, {seed})",
+    "numeric": "hash_numeric_extended({col}, {seed})",
+    "float8": "hashfloat8extended({col}, {seed})",
+    "timestamptz": "timestamp_hash_extended({col} AT TIME ZONE 'UTC', {seed})",
+    "timestamp": "timestamp_hash_extended({col}, {seed})",
+    "date": "hashint4extended({col} - DATE '2000-01-01', {seed})",
+    "time": "time_hash_extended({col}, {seed})",
+    "uuid": "uuid_hash_extended({col}, {seed})",
+}
 
 
 class PostgresGrouping:
-    """Set-based grouping on PostgreSQL, into temporary tables named after the table."""
+    """Set-based grouping on PostgreSQL, into temporary tables named after the table.
+
+    One pass over the table groups its rows by the fixed key columns and a 64-bit fingerprint
+    of everything else they say (each column hashed on its own, long texts and JSON hashed,
+    never compared). Each resulting "combo" is one distinct (key, content) with its number
+    of copies, its highest id (overall and among copies with a sync time) and its latest sync
+    time: four cheap aggregates per row. The old
+    loader's copies are nearly all identical, so there are about as many combos as natural
+    keys, and the derived keys are then computed once per combo, in Python.
+    """
 
     def __init__(self, connection: BaseDatabaseWrapper, spec: TableSpec):
         self.connection = connection
@@ -28,28 +57,7 @@ class PostgresGrouping:
         self.ts = q(spec.sync_time_column) if spec.sync_time_column else None
         # Temporary tables are per table so several operations can share one transaction.
         self.tmp = f"_dedup_{spec.table}"[:50]
-
-    # -- SQL fragments ------------------------------------------------------------------------
-    def content_hash(self, alias: str) -> str:
-        cols = ", ".join(f"{alias}.{self.q(c)}" for c in self.spec.content_columns)
-        return f"hash_record_extended(ROW({cols}), 0)"
-
-    def source_exprs(self, alias: str) -> list[str]:
-        """Raw-group columns for the derived key: the id-like source, then each fallback
-        source only where the id-like one is blank (see DerivedKey's contract). A first
-        character in printable ASCII proves non-blank; anything else keeps the fallbacks, so
-        grouping is never coarser than the rule."""
-        derived = self.spec.derived
-        if derived is None:
-            return []
-        primary = f"{alias}.{self.q(derived.sources[0])}"
-        exprs = [primary]
-        for source in derived.sources[1:]:
-            exprs.append(
-                f"CASE WHEN ascii({primary}::text) BETWEEN 33 AND 126 THEN NULL "
-                f"ELSE {alias}.{self.q(source)} END"
-            )
-        return exprs
+        self._types: dict[str, str] | None = None
 
     def name(self, suffix: str) -> str:
         return self.q(f"{self.tmp}_{suffix}")
@@ -61,80 +69,105 @@ class PostgresGrouping:
         cursor.execute(sql, params)
         return cursor.fetchone()[0]
 
-    def group_rows(self, cur: Any, fingerprint: bool = True) -> None:
-        """The one pass over the big table: per raw group, copies, max id, max sync time and
-        the range of content fingerprints (equal ends: every copy identical)."""
+    # -- SQL fragments ------------------------------------------------------------------------
+    def column_types(self, cur: Any) -> dict[str, str]:
+        """Column -> type name, as the database has them (a scan may run before migrations
+        that add columns to the model)."""
+        if self._types is None:
+            cur.execute(
+                "SELECT a.attname, t.typname FROM pg_attribute a "
+                "JOIN pg_type t ON t.oid = a.atttypid "
+                "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped",
+                [self.spec.table],
+            )
+            self._types = dict(cur.fetchall())
+        return self._types
+
+    def column_hash(self, alias: str, column: str) -> str:
+        """One column's seeded hash; NULL gets a value of its own (-seed)."""
+        assert self._types is not None, "column_types() first"
+        seed = self.spec.columns.index(column) + 1
+        template = _HASHERS.get(self._types[column], "hashtextextended({col}::text, {seed})")
+        hashed = template.format(col=f"{alias}.{self.q(column)}", seed=seed)
+        return f"coalesce({hashed}, {-seed})"
+
+    @property
+    def fingerprint_columns(self) -> list[str]:
+        """What a copy says: every content column the table has, except the fixed key
+        columns, which are the same for every copy compared (only copies of one key are)."""
+        assert self._types is not None, "column_types() first"
+        fixed = set(self.spec.fixed_key_columns)
+        return [c for c in self.spec.content_columns if c not in fixed and c in self._types]
+
+    def fingerprint(self, alias: str) -> str:
+        """The content fingerprint of one row (64 bits): XOR of seeded per-column hashes."""
+        columns = self.fingerprint_columns
+        if not columns:
+            return "0::bigint"
+        return "(" + " # ".join(self.column_hash(alias, c) for c in columns) + ")"
+
+    def row_by_id(self, id_expr: str, alias: str = "t") -> str:
+        """A join to the big table's row of a given id, always by primary-key index: the
+        planner would rather hash-join a few thousand ids against a seq scan of millions."""
+        return (
+            f"CROSS JOIN LATERAL (SELECT * FROM {self.t} WHERE {self.pk} = {id_expr} "
+            f"OFFSET 0) {alias}"
+        )
+
+    # -- the pass ------------------------------------------------------------------------------
+    def group_rows(self, cur: Any) -> None:
+        """The one pass over the big table, into the temporary table `combos`."""
+        self.column_types(cur)
         fixed = [self.q(c) for c in self.spec.fixed_key_columns]
-        sources = self.source_exprs("t")
-        inner = [
-            *(f"t.{c}" for c in fixed),
-            *(f"{e} AS s{i}" for i, e in enumerate(sources)),
-            f"t.{self.pk} AS row_id",
-            f"t.{self.ts} AS row_ts" if self.ts else "NULL::timestamptz AS row_ts",
-            f"{self.content_hash('t')} AS h" if fingerprint else "NULL::bigint AS h",
-        ]
-        group_by = [*fixed, *(f"s{i}" for i in range(len(sources)))]
+        ts = f"t.{self.ts}" if self.ts else "NULL::timestamptz"
         self.execute(
             cur,
-            f"CREATE TEMP TABLE {self.name('groups')} AS "
-            f"SELECT row_number() OVER () AS gid, agg.* FROM ("
-            f"SELECT {', '.join(group_by)}, count(*) AS copies, max(row_id) AS max_id, "
-            f"max(row_ts) AS max_ts, min(h) AS hmin, max(h) AS hmax "
-            f"FROM (SELECT {', '.join(inner)} FROM {self.t} t) s "
-            f"GROUP BY {', '.join(group_by)}) agg",
+            f"CREATE TEMP TABLE {self.name('combos')} AS "
+            f"SELECT row_number() OVER () AS cid, agg.* FROM ("
+            f"SELECT {''.join(f'{c}, ' for c in fixed)}h, count(*) AS copies, "
+            f"max(row_id) AS max_id, max(row_ts) AS max_ts, "
+            f"max(row_id) FILTER (WHERE row_ts IS NOT NULL) AS max_timed_id FROM (SELECT "
+            f"{''.join(f't.{c}, ' for c in fixed)}{self.fingerprint('t')} AS h, "
+            f"t.{self.pk} AS row_id, {ts} AS row_ts FROM {self.t} t) s "
+            f"GROUP BY {''.join(f'{c}, ' for c in fixed)}h) agg",
         )
-        self.execute(cur, f"ANALYZE {self.name('groups')}")
-
-    def source_hash(self, alias: str) -> str:
-        n = len(self.spec.derived.sources) if self.spec.derived else 0
-        cols = ", ".join(f"{alias}.s{i}" for i in range(n))
-        return f"hash_record_extended(ROW({cols}), 0)"
 
     def derive_keys(self, cur: Any) -> None:
-        """Apply the Python rule to each distinct tuple of raw source values, join it back."""
-        groups = self.name("groups")
+        """The temporary table `keyed`: the combos with their derived key, computed by the
+        Python rule from the sources of one copy (all copies of a combo say the same)."""
+        combos = self.name("combos")
         if self.spec.derived is None:
             self.execute(
                 cur,
-                f"CREATE TEMP TABLE {self.name('raw')} AS "
-                f"SELECT g.*, ''::text AS key FROM {groups} g",
+                f"CREATE TEMP TABLE {self.name('keyed')} AS "
+                f"SELECT c.*, ''::text AS key FROM {combos} c",
             )
-            return
-        n = len(self.spec.derived.sources)
-        cols = ", ".join(f"g.s{i}" for i in range(n))
-        cur.execute(f"SELECT DISTINCT {self.source_hash('g')}, {cols} FROM {groups} g")
-        keys: dict[int, tuple[tuple, str]] = {}
-        for row in cur.fetchall():
-            sh, values = row[0], tuple(row[1:])
-            if sh in keys and keys[sh][0] != values:
-                raise RemediationError(
-                    f"{self.spec.table}: two different key sources share a 64-bit hash; "
-                    "cannot derive keys safely"
-                )
-            keys[sh] = (values, self.spec.derive_key(values))
-        self.execute(cur, f"CREATE TEMP TABLE {self.name('map')} (sh bigint PRIMARY KEY, key text)")
-        with cur.cursor.copy(f"COPY {self.name('map')} (sh, key) FROM STDIN") as copy:
-            for sh, (_, key) in keys.items():
-                copy.write_row((sh, key))
-        self.execute(cur, f"ANALYZE {self.name('map')}")
-        self.execute(
-            cur,
-            f"CREATE TEMP TABLE {self.name('raw')} AS SELECT g.*, m.key FROM {groups} g "
-            f"JOIN {self.name('map')} m ON m.sh = {self.source_hash('g')}",
-        )
-
-    def raw_group_match(self, table_alias: str, group_alias: str) -> str:
-        """Join condition: a row of the big table belongs to a raw group."""
-        conds = [
-            f"{table_alias}.{self.q(c)} = {group_alias}.{self.q(c)}"
-            for c in self.spec.fixed_key_columns
-        ]
-        for i, expr in enumerate(self.source_exprs(table_alias)):
-            conds.append(f"{expr} IS NOT DISTINCT FROM {group_alias}.s{i}")
-        return " AND ".join(conds)
+        else:
+            sources = ", ".join(f"t.{self.q(c)}" for c in self.spec.derived.sources)
+            cur.execute(f"SELECT c.cid, {sources} FROM {combos} c {self.row_by_id('c.max_id')}")
+            cache: dict[tuple, str] = {}
+            keyed = []
+            while rows := cur.fetchmany(10_000):
+                for cid, *values in rows:
+                    values = tuple(values)
+                    if values not in cache:
+                        cache[values] = self.spec.derive_key(values)
+                    keyed.append((cid, cache[values]))
+            self.execute(
+                cur, f"CREATE TEMP TABLE {self.name('map')} (cid bigint PRIMARY KEY, key text)"
+            )
+            with cur.cursor.copy(f"COPY {self.name('map')} (cid, key) FROM STDIN") as copy:
+                for row in keyed:
+                    copy.write_row(row)
+            self.execute(
+                cur,
+                f"CREATE TEMP TABLE {self.name('keyed')} AS SELECT c.*, m.key "
+                f"FROM {combos} c JOIN {self.name('map')} m USING (cid)",
+            )
+        self.execute(cur, f"ANALYZE {self.name('keyed')}")
 
     def drop_temporary_tables(self, cur: Any, *suffixes: str) -> None:
-        for suffix in ("groups", "map", "raw", *suffixes):
+        for suffix in ("combos", "map", "keyed", *suffixes):
             self.execute(cur, f"DROP TABLE IF EXISTS {self.name(suffix)}")
 
 

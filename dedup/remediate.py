@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from breezeway.locks import REMEDIATION_LOCK
@@ -116,26 +117,45 @@ class _PostgresRemediation(PostgresGrouping):
         super().__init__(connection, spec)
         self.run_id = run_id
 
-    # -- the run -------------------------------------------------------------------------------
+    def step(self, label: str) -> None:
+        """Log how long the previous step took (DEBUG), to see where the time goes."""
+        now = time.monotonic()
+        if logger.isEnabledFor(logging.DEBUG) and hasattr(self, "_step_started"):
+            logger.debug(
+                "%s: %s %.3f s", self.spec.table, self._step_label, now - self._step_started
+            )
+        self._step_label, self._step_started = label, now
+
     def run(self, strategy: str) -> TableResult:
         spec = self.spec
         with self.connection.cursor() as cur:
+            self.step("lock")
             self.lock(cur)
             self.execute(cur, "SET LOCAL work_mem = %s", [settings.DEDUP_WORK_MEM])
+            # Compiling the expressions costs more than it saves on these statements.
+            self.execute(cur, "SET LOCAL jit = off")
             self.check_fixed_keys_not_null(cur)
+            self.step("group")
             self.group_rows(cur)
+            self.step("derive keys")
             self.derive_keys(cur)
+            self.step("survivors")
             self.choose_survivors(cur)
             rows_before, distinct, divergent = self.figures(cur)
+            self.step("archive")
             archived = self.archive_divergent_rows(cur)
             chosen = self.choose_strategy(cur, strategy, rows_before, distinct)
+            self.step(chosen)
             if chosen == "truncate":
                 self.truncate_and_reinsert(cur)
             elif chosen == "delete":
                 self.delete_losers(cur)
+            self.step("verify")
             rows_after = self.verify(cur, distinct)
-            self.drop_temporary_tables(cur, "final", "divergent", "combos", "keep")
+            self.step("analyze")
+            self.drop_temporary_tables(cur, "final", "keep")
             self.execute(cur, f"ANALYZE {self.t}")
+            self.step("done")
         return TableResult(
             table=spec.table,
             strategy=chosen,
@@ -152,8 +172,6 @@ class _PostgresRemediation(PostgresGrouping):
         after DEDUP_LOCK_TIMEOUT instead of queueing behind a long transaction."""
         timeout_ms = max(1, round(settings.DEDUP_LOCK_TIMEOUT * 1000))
         self.execute(cur, f"SET LOCAL lock_timeout = {timeout_ms}")
-        from django.db import DatabaseError
-
         try:
             self.execute(cur, "SELECT pg_advisory_xact_lock(%s)", [REMEDIATION_LOCK])
             self.execute(cur, f"LOCK TABLE {self.t} IN ACCESS EXCLUSIVE MODE")
@@ -186,53 +204,56 @@ class _PostgresRemediation(PostgresGrouping):
                 )
 
     def choose_survivors(self, cur: Any) -> None:
-        """Per raw group the survivor is max(id) unless a lower id has the later sync time
-        (rare: then look those groups up), then per natural key the latest raw survivor."""
-        raw = self.name("raw")
-        self.execute(
-            cur, f"ALTER TABLE {raw} ADD COLUMN keep_id bigint, ADD COLUMN keep_ts timestamptz"
-        )
-        self.execute(cur, f"UPDATE {raw} SET keep_id = max_id, keep_ts = max_ts")
-        if self.ts:
-            # Groups whose max(id) row is not the latest by sync time.
-            self.execute(
-                cur,
-                f"UPDATE {raw} r SET keep_id = NULL FROM {self.t} t "
-                f"WHERE t.{self.pk} = r.max_id AND r.max_ts IS NOT NULL "
-                f"AND (t.{self.ts} IS NULL OR t.{self.ts} <> r.max_ts)",
-            )
-            self.execute(cur, f"ANALYZE {raw}")
-            self.execute(
-                cur,
-                f"UPDATE {raw} r SET keep_id = x.keep_id FROM ("
-                f"SELECT o.gid, max(t.{self.pk}) AS keep_id FROM {raw} o JOIN {self.t} t "
-                f"ON {self.raw_group_match('t', 'o')} AND t.{self.ts} = o.max_ts "
-                f"WHERE o.keep_id IS NULL GROUP BY o.gid) x WHERE x.gid = r.gid",
-            )
-        fixed = [self.q(c) for c in self.spec.fixed_key_columns]
-        group_by = ", ".join([*fixed, "key"])
+        """The latest copy of each combo, then per natural key the survivor: the latest of its
+        combos' latest copies. A combo's latest copy is its highest id with a sync time
+        (without one, if none has) unless a lower id has the later sync time (rare, but
+        possible): those combos are looked up by index."""
+        keyed, pk = self.name("keyed"), self.pk
         self.execute(
             cur,
-            f"CREATE TEMP TABLE {self.name('final')} AS "
-            f"SELECT row_number() OVER () AS fid, x.*, "
-            f"CASE WHEN x.hmin = x.hmax THEN x.hmin END AS keep_hash FROM ("
-            f"SELECT {group_by}, sum(copies)::bigint AS copies, min(hmin) AS hmin, "
-            f"max(hmax) AS hmax, (array_agg(keep_id ORDER BY keep_ts DESC NULLS LAST, "
-            f"keep_id DESC))[1] AS keep_id FROM {raw} GROUP BY {group_by}) x",
+            f"ALTER TABLE {keyed} ADD COLUMN latest_id bigint, ADD COLUMN fid bigint",
+        )
+        if self.ts:
+            self.execute(
+                cur,
+                f"UPDATE {keyed} k SET latest_id = coalesce(k.max_timed_id, k.max_id) "
+                f"WHERE k.max_ts IS NULL OR (SELECT t.{self.ts} FROM {self.t} t "
+                f"WHERE t.{pk} = k.max_timed_id) = k.max_ts",
+            )
+            fixed_match = "".join(
+                f"t.{self.q(c)} = k.{self.q(c)} AND " for c in self.spec.fixed_key_columns
+            )
+            self.execute(
+                cur,
+                f"UPDATE {keyed} k SET latest_id = (SELECT max(t.{pk}) FROM {self.t} t "
+                f"WHERE {fixed_match}t.{self.ts} = k.max_ts AND {self.fingerprint('t')} = k.h) "
+                f"WHERE k.latest_id IS NULL",
+            )
+        else:
+            self.execute(cur, f"UPDATE {keyed} SET latest_id = max_id")
+        fixed = ", ".join([*(self.q(c) for c in self.spec.fixed_key_columns), "key"])
+        self.execute(
+            cur,
+            f"UPDATE {keyed} k SET fid = x.fid FROM "
+            f"(SELECT cid, dense_rank() OVER (ORDER BY {fixed}) AS fid FROM {keyed}) x "
+            f"WHERE x.cid = k.cid",
+        )
+        order = "max_ts DESC NULLS LAST, latest_id DESC"
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {self.name('final')} AS SELECT fid, "
+            f"{', '.join(f'min({c}) AS {c}' for c in fixed.split(', '))}, "
+            f"sum(copies)::bigint AS copies, count(*) AS combos, "
+            f"(array_agg(latest_id ORDER BY {order}))[1] AS keep_id, "
+            f"(array_agg(h ORDER BY {order}))[1] AS keep_hash FROM {keyed} GROUP BY fid",
         )
         final = self.name("final")
-        # The survivor's own fingerprint, where copies differ.
-        self.execute(
-            cur,
-            f"UPDATE {final} f SET keep_hash = {self.content_hash('t')} FROM {self.t} t "
-            f"WHERE t.{self.pk} = f.keep_id AND f.hmin <> f.hmax",
-        )
         self.execute(cur, f"CREATE UNIQUE INDEX ON {final} (keep_id)")
         self.execute(cur, f"ANALYZE {final}")
 
     def figures(self, cur: Any) -> tuple[int, int, int]:
         cur.execute(
-            f"SELECT coalesce(sum(copies), 0), count(*), count(*) FILTER (WHERE hmin <> hmax) "
+            f"SELECT coalesce(sum(copies), 0), count(*), count(*) FILTER (WHERE combos > 1) "
             f"FROM {self.name('final')}"
         )
         rows_before, distinct, divergent = cur.fetchone()
@@ -247,35 +268,22 @@ class _PostgresRemediation(PostgresGrouping):
                 parts.append(f"'{column}', {alias}.{self.q(column)}")
         return f"jsonb_build_object({', '.join(parts)})"
 
+    def losing_combos(self, also_join: str = "") -> str:
+        """FROM/WHERE of the combos whose content differs from their key's survivor, as
+        `keyed k` joined to `final f` (plus `also_join`)."""
+        return (
+            f"FROM {self.name('keyed')} k JOIN {self.name('final')} f ON f.fid = k.fid "
+            f"{also_join} WHERE f.combos > 1 AND k.h <> f.keep_hash"
+        )
+
     def archive_divergent_rows(self, cur: Any) -> int:
-        """Archive one copy (the latest) of every content that differs from the survivor."""
-        raw, final = self.name("raw"), self.name("final")
-        fixed = [self.q(c) for c in self.spec.fixed_key_columns]
-        join_final = " AND ".join([*(f"r.{c} = f.{c}" for c in fixed), "r.key = f.key"])
-        self.execute(
-            cur,
-            f"CREATE TEMP TABLE {self.name('divergent')} AS "
-            f"SELECT r.*, f.fid FROM {raw} r JOIN {final} f ON {join_final} "
-            f"WHERE f.hmin <> f.hmax",
-        )
-        self.execute(cur, f"ANALYZE {self.name('divergent')}")
-        self.execute(
-            cur,
-            f"CREATE TEMP TABLE {self.name('combos')} AS "
-            f"SELECT DISTINCT ON (fid, h) fid, h, row_id, "
-            f"count(*) OVER (PARTITION BY fid, h) AS copies "
-            f"FROM (SELECT d.fid, t.{self.pk} AS row_id, "
-            f"{f't.{self.ts}' if self.ts else 'NULL::timestamptz'} AS row_ts, "
-            f"{self.content_hash('t')} AS h FROM {self.t} t "
-            f"JOIN {self.name('divergent')} d ON {self.raw_group_match('t', 'd')}) s "
-            f"ORDER BY fid, h, row_ts DESC NULLS LAST, row_id DESC",
-        )
+        """Archive the latest copy of every content that differs from the survivor."""
+        rows = self.losing_combos(self.row_by_id("k.latest_id"))
         cur.execute(
             f"INSERT INTO {self.q(ARCHIVE_TABLE)} (run_id, table_name, natural_key, row_data, "
             f"kept_row_id, copies, archived_at) "
-            f"SELECT %s, %s, {self.natural_key_json('f')}, to_jsonb(t), f.keep_id, c.copies, now() "
-            f"FROM {self.name('combos')} c JOIN {final} f ON f.fid = c.fid "
-            f"JOIN {self.t} t ON t.{self.pk} = c.row_id WHERE c.h <> f.keep_hash",
+            f"SELECT %s, %s, {self.natural_key_json('f')}, to_jsonb(t), f.keep_id, k.copies, "
+            f"now() {rows}",
             [self.run_id, self.spec.table],
         )
         return cur.rowcount
@@ -313,7 +321,7 @@ class _PostgresRemediation(PostgresGrouping):
         self.execute(
             cur,
             f"CREATE TEMP TABLE {keep} AS SELECT t.*, f.key AS _dedup_key "
-            f"FROM {final} f JOIN {self.t} t ON t.{self.pk} = f.keep_id",
+            f"FROM {final} f {self.row_by_id('f.keep_id')}",
         )
         self.execute(cur, f"TRUNCATE {self.t}")
         derived = self.spec.derived.column if self.spec.derived else None
@@ -354,26 +362,39 @@ class _PostgresRemediation(PostgresGrouping):
             cur,
             f"SELECT count(*) FROM {final} f LEFT JOIN (SELECT "
             f"{', '.join(f't.{c}' for c in fixed)}{', ' if fixed else ''}{key_expr} AS key, "
-            f"{self.content_hash('t')} AS h FROM {self.t} t) a ON {join} WHERE a.h IS NULL",
+            f"{self.fingerprint('t')} AS h FROM {self.t} t) a ON {join} WHERE a.h IS NULL",
         )
         missing = self.scalar(
             cur,
-            f"SELECT count(*) FROM {self.name('combos')} c JOIN {final} f ON f.fid = c.fid "
-            f"WHERE c.h <> f.keep_hash AND NOT EXISTS (SELECT 1 FROM {self.q(ARCHIVE_TABLE)} ar, "
+            f"SELECT count(*) {self.losing_combos()} AND NOT EXISTS ("
+            f"SELECT 1 FROM {self.q(ARCHIVE_TABLE)} ar, "
             f"LATERAL jsonb_populate_record(NULL::{self.t}, ar.row_data) r "
             f"WHERE ar.run_id = %s AND ar.table_name = %s AND ar.kept_row_id = f.keep_id "
-            f"AND {self.content_hash('r')} = c.h)",
+            f"AND {self.fingerprint('r')} = k.h)",
             [self.run_id, self.spec.table],
         )
-        if rows_after != distinct or changed or missing:
+        wrong_keys = self.wrong_derived_keys(cur)
+        if rows_after != distinct or changed or missing or wrong_keys:
             raise verification_failure(
                 self.spec,
                 rows_after=rows_after,
                 distinct_keys_before=distinct,
                 kept_rows_not_found_unchanged=changed,
                 divergent_contents_missing_from_archive=missing,
+                derived_keys_not_matching_their_rule=wrong_keys,
             )
         return rows_after
+
+    def wrong_derived_keys(self, cur: Any) -> int:
+        """Recompute every kept row's derived key from its own sources with the rule."""
+        if self.spec.derived is None:
+            return 0
+        sources = ", ".join(self.q(c) for c in self.spec.derived.sources)
+        cur.execute(f"SELECT {self.q(self.spec.derived.column)}, {sources} FROM {self.t}")
+        wrong = 0
+        while rows := cur.fetchmany(10_000):
+            wrong += sum(1 for key, *values in rows if self.spec.derive_key(values) != key)
+        return wrong
 
 
 class _SimpleRemediation(SimpleGrouping):

@@ -140,12 +140,13 @@ def count_rows_and_keys(connection: BaseDatabaseWrapper, spec: TableSpec) -> tup
         fixed = ", ".join(grouping.q(c) for c in spec.fixed_key_columns)
         with transaction.atomic(using=connection.alias), connection.cursor() as cur:
             grouping.execute(cur, "SET LOCAL work_mem = %s", [settings.DEDUP_WORK_MEM])
-            grouping.group_rows(cur, fingerprint=False)
+            grouping.group_rows(cur)
             grouping.derive_keys(cur)
+            keyed = grouping.name("keyed")
             cur.execute(
                 f"SELECT coalesce(sum(copies), 0), "
                 f"(SELECT count(*) FROM (SELECT DISTINCT {fixed}{', ' if fixed else ''}key "
-                f"FROM {grouping.name('raw')}) d) FROM {grouping.name('raw')}"
+                f"FROM {keyed}) d) FROM {keyed}"
             )
             rows, distinct = cur.fetchone()
             grouping.drop_temporary_tables(cur)
