@@ -3,8 +3,8 @@
 On PostgreSQL, a legacy database is generated once (`manage.py make_legacy_db --scale S`) and
 copied (CREATE DATABASE ... TEMPLATE) so every contender starts from identical data:
 
-- ours:  `migrate breezeway 0003` (dedup, archive, verification, constraints, NOT NULL), run
-         in-process, timed around the whole migration;
+- ours:  migration `breezeway.0003` (dedup, archive, verification, constraints, NOT NULL,
+         commit), run in-process and timed by Django's own migration progress callback;
 - seed:  the incident report's Part 4.2 per table: DISTINCT ON of whole rows into a temp
          table, a full backup copy, TRUNCATE, re-insert, add the constraint (one transaction);
 - scan:  `SELECT count(*)` of each table with index scans disabled (the floor: one pass).
@@ -31,6 +31,7 @@ from psycopg import sql
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+LEGACY_SCHEMA_SQL = ROOT.parent / "shared" / "reference" / "legacy-schema.sql"
 SERVER = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/breezeway")
 
 # The seed's natural keys (Part 3), exactly as its script would have used them.
@@ -109,6 +110,7 @@ def time_seed(dbname: str) -> dict[str, float]:
                 conn.execute(f"CREATE TABLE {table}_backup AS SELECT * FROM {table}")
                 conn.execute(f"TRUNCATE TABLE {table}")
                 conn.execute(f"INSERT INTO {table} SELECT * FROM {table}_unique")
+                conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # as ours must, for deferred FKs
                 conn.execute(f"ALTER TABLE {table} ADD CONSTRAINT uq_{table}_seed UNIQUE ({cols})")
             seconds[table] = time.perf_counter() - started
     return seconds
@@ -127,24 +129,39 @@ class ResultCollector(logging.Handler):
             self.results[result.table] = result
 
 
-def time_ours(dbname: str) -> tuple[float, dict[str, float]]:
-    """`migrate breezeway 0003` in this process; returns total and per-table engine seconds."""
+def time_ours(dbname: str) -> tuple[float, float, dict[str, float]]:
+    """`migrate breezeway 0003` in this process.
+
+    Returns the migration's own time (Django's apply_start to apply_success: its operations
+    and the commit), the whole `migrate` command's wall time (plus loading the migration
+    graph, rendering model states and the post-migrate signals), and per-table engine seconds.
+    """
     os.environ["DATABASE_URL"] = url_for(dbname)
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ["DJANGO_SETTINGS_MODULE"] = "breezeway.settings"
     import django
-    from django.core.management import call_command
     from django.db import connections
+    from django.db.migrations.executor import MigrationExecutor
 
     django.setup()
     collector = ResultCollector()
     logging.getLogger("dedup.remediate").addHandler(collector)
-    connections["default"].ensure_connection()
+    connection = connections["default"]
+    connection.ensure_connection()
+    marks: dict[str, float] = {}
+
+    def progress(action: str, migration: object = None, fake: bool = False) -> None:
+        if migration is not None and migration.name.startswith("0003"):
+            marks[action] = time.perf_counter()
+
     started = time.perf_counter()
-    call_command("migrate", "breezeway", "0003", verbosity=0)
-    total = time.perf_counter() - started
-    connections["default"].close()
-    return total, {t: r.seconds for t, r in collector.results.items()}
+    executor = MigrationExecutor(connection, progress_callback=progress)
+    target = [("breezeway", "0003_remediate_duplicates")]
+    executor.migrate(target, plan=executor.migration_plan(target))
+    wall = time.perf_counter() - started
+    connection.close()
+    own = marks["apply_success"] - marks["apply_start"]
+    return own, wall, {t: r.seconds for t, r in collector.results.items()}
 
 
 OUR_KEYS = {
@@ -202,8 +219,87 @@ def report(
     print(
         f"\nseed/ours = {seed_total / ours_total:.2f}x (target >= 4 at scale 0.2); "
         f"ours/scan = {ours_total / scan_total:.2f}x (target <= 8). "
-        f"'ours' is the whole `migrate breezeway 0003`; per-table figures are the engine's."
+        f"'ours' is migration 0003 from start to commit; per-table figures are the engine's."
     )
+
+
+def crossover(rows: int) -> None:
+    """Time both removal strategies on property_photos-like data, by share of duplicates."""
+    name = f"bw_bench_cross_{uuid.uuid4().hex[:6]}"
+    with admin() as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        # The legacy state: key columns added but no constraints yet.
+        manage(name, "migrate", "breezeway", "0002", "--verbosity", "0")
+        manage(name, "migrate", "dedup", "--verbosity", "0")
+        os.environ["DATABASE_URL"] = url_for(name)
+        os.environ.setdefault("SECRET_KEY", "bench")
+        os.environ["DJANGO_SETTINGS_MODULE"] = "breezeway.settings"
+        import django
+        from django.db import connection, transaction
+
+        django.setup()
+        from django.db import models
+
+        from breezeway.models import PropertyPhoto
+        from breezeway.natural_keys import LEGACY_DERIVED_KEYS
+        from dedup.keys import natural_key_constraint
+        from dedup.remediate import remediate_table
+        from dedup.spec import TableSpec
+
+        specs = {
+            # photo_key must be filled in every kept row: deleting in place rewrites them all.
+            "derived key": TableSpec.for_model(
+                PropertyPhoto,
+                natural_key_constraint(PropertyPhoto),
+                LEGACY_DERIVED_KEYS["property_photos"],
+            ),
+            # A key of stored columns only: deleting in place touches only the losers.
+            "stored key": TableSpec.for_model(
+                PropertyPhoto,
+                models.UniqueConstraint(fields=["property", "photo_id"], name="bench_key"),
+            ),
+        }
+        with psycopg.connect(url_for(name), autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO regions (region_code, region_name, company_id) VALUES ('r', 'R', 1)"
+            )
+            conn.execute(
+                "INSERT INTO properties (region_code, property_id) "
+                "SELECT 'r', g::text FROM generate_series(1, 1000) g"
+            )
+        print(f"{'key':<12}{'duplicates':>10}{'truncate s':>12}{'delete s':>10}  faster")
+        for share in (0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99):
+            keys = max(1, round(rows * (1 - share)))
+            with psycopg.connect(url_for(name), autocommit=True) as conn:
+                conn.execute("TRUNCATE property_photos")
+                conn.execute(
+                    "INSERT INTO property_photos (property_pk, region_code, photo_id, url, "
+                    "original_url, caption, last_sync_time) SELECT 1 + k %% 1000, 'r', k::text, "
+                    "'https://cdn.example.com/p/' || md5(k::text) || '.jpg', "
+                    "'https://s3.example.com/' || md5(k::text), 'Living room', "
+                    "timestamptz '2025-01-01' + g * interval '1 second' "
+                    "FROM generate_series(0, %s - 1) g, LATERAL (SELECT g %% %s AS k) x",
+                    (rows, keys),
+                )
+                conn.execute("VACUUM ANALYZE property_photos")
+            for label, spec in specs.items():
+                seconds = {}
+                for strategy in ("truncate", "delete"):
+                    started = time.perf_counter()
+                    with transaction.atomic():
+                        remediate_table(connection, spec, strategy=strategy)
+                        seconds[strategy] = time.perf_counter() - started
+                        transaction.set_rollback(True)
+                best = min(seconds, key=seconds.get)
+                print(
+                    f"{label:<12}{share:>10.0%}{seconds['truncate']:>12.2f}"
+                    f"{seconds['delete']:>10.2f}  {best}",
+                    flush=True,
+                )
+        connection.close()
+    finally:
+        drop(name)
 
 
 def main() -> None:
@@ -211,22 +307,40 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="Keep the template database.")
+    parser.add_argument(
+        "--template", help="Reuse a template database kept by an earlier --keep run."
+    )
+    parser.add_argument(
+        "--crossover",
+        type=int,
+        metavar="ROWS",
+        help="Instead: time truncate vs delete on ROWS rows over a range of duplicate shares.",
+    )
     args = parser.parse_args()
+    if args.crossover:
+        crossover(args.crossover)
+        return
     if not 0 < args.scale <= 5:
         parser.error("--scale must be in (0, 5]")
 
     tag = uuid.uuid4().hex[:6]
-    template = f"bw_bench_tpl_{tag}"
+    template = args.template or f"bw_bench_tpl_{tag}"
     copies = {name: f"bw_bench_{name}_{tag}" for name in ("ours", "seed", "scan")}
-    with admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
+    if not args.template:
+        with admin() as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
     try:
-        print(f"Generating a legacy database at scale {args.scale} ...", flush=True)
-        started = time.perf_counter()
-        manage(template, "make_legacy_db", "--scale", str(args.scale), "--seed", str(args.seed))
-        manage(template, "migrate", "breezeway", "0002", "--verbosity", "0")
-        manage(template, "migrate", "dedup", "--verbosity", "0")
-        print(f"generated in {time.perf_counter() - started:.1f} s\n", flush=True)
+        if not args.template:
+            print(f"Generating a legacy database at scale {args.scale} ...", flush=True)
+            started = time.perf_counter()
+            # The incident's database was made by legacy-schema.sql (plain, non-deferrable
+            # foreign keys), then adopted: build the copies the same way.
+            with psycopg.connect(url_for(template), autocommit=True) as conn:
+                conn.execute(LEGACY_SCHEMA_SQL.read_text())
+            manage(template, "make_legacy_db", "--scale", str(args.scale), "--seed", str(args.seed))
+            manage(template, "migrate", "--fake-initial", "breezeway", "0002", "--verbosity", "0")
+            manage(template, "migrate", "dedup", "--verbosity", "0")
+            print(f"generated in {time.perf_counter() - started:.1f} s\n", flush=True)
         for name in copies.values():
             create_copy(template, name)
         rows = warm(copies["scan"])
@@ -234,16 +348,17 @@ def main() -> None:
         warm(copies["seed"])
         seed = time_seed(copies["seed"])
         warm(copies["ours"])
-        ours_total, ours = time_ours(copies["ours"])
+        ours_total, ours_wall, ours = time_ours(copies["ours"])
         check_clean(copies["ours"])
         report(rows, ours, ours_total, seed, scan)
+        print(f"(the whole migrate command, planning and signals included: {ours_wall:.2f} s)")
     finally:
         for name in copies.values():
             drop(name)
-        if not args.keep:
-            drop(template)
+        if args.keep or args.template:
+            print(f"kept template database {template} (reuse it with --template {template})")
         else:
-            print(f"kept template database {template}")
+            drop(template)
 
 
 if __name__ == "__main__":

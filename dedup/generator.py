@@ -966,8 +966,10 @@ class LegacyPlan:
                 )
                 response = rng.choice((None, "Yes", "No", "Done")) if kind != "photo" else None
                 note = "Replaced batteries" if rng.random() < 0.05 else None
+                # type_requirement stays NULL: the old loader read a field `type` that the API
+                # does not send, so every legacy row has a NULL type (API reference, 8.9).
                 slots.append(Slot(task, code, (
-                    rid, section, json.dumps(list(actions)), response, kind, kind == "photo",
+                    rid, section, json.dumps(list(actions)), response, None, kind == "photo",
                     json.dumps(photos), note, element,
                 ), age))  # fmt: skip
         self._finish("task_requirements", total, distinct, slots, rng)

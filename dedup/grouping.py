@@ -35,6 +35,10 @@ _HASHERS = {
 }
 
 
+# Combos at most this share of the rows (or 10,000): look rows up one by one by id.
+FEW_COMBOS_SHARE = 0.02
+
+
 class PostgresGrouping:
     """Set-based grouping on PostgreSQL, into temporary tables named after the table.
 
@@ -58,6 +62,7 @@ class PostgresGrouping:
         # Temporary tables are per table so several operations can share one transaction.
         self.tmp = f"_dedup_{spec.table}"[:50]
         self._types: dict[str, str] | None = None
+        self.few_combos = True
 
     def name(self, suffix: str) -> str:
         return self.q(f"{self.tmp}_{suffix}")
@@ -106,13 +111,18 @@ class PostgresGrouping:
             return "0::bigint"
         return "(" + " # ".join(self.column_hash(alias, c) for c in columns) + ")"
 
-    def row_by_id(self, id_expr: str, alias: str = "t") -> str:
-        """A join to the big table's row of a given id, always by primary-key index: the
-        planner would rather hash-join a few thousand ids against a seq scan of millions."""
-        return (
-            f"CROSS JOIN LATERAL (SELECT * FROM {self.t} WHERE {self.pk} = {id_expr} "
-            f"OFFSET 0) {alias}"
-        )
+    def row_by_id(self, id_expr: str, alias: str = "t", left: bool = False) -> str:
+        """A join to the big table's row of a given id. With few combos (the table is mostly
+        duplicates) by primary-key index, one lookup each: the planner would rather hash-join
+        a few thousand ids against a seq scan of millions. With many, a plain join, which
+        the planner turns into one pass over the table."""
+        join = "LEFT JOIN" if left else "JOIN"
+        if self.few_combos:
+            return (
+                f"{join} LATERAL (SELECT * FROM {self.t} WHERE {self.pk} = {id_expr} "
+                f"OFFSET 0) {alias} ON true"
+            )
+        return f"{join} {self.t} {alias} ON {alias}.{self.pk} = {id_expr}"
 
     # -- the pass ------------------------------------------------------------------------------
     def group_rows(self, cur: Any) -> None:
@@ -131,43 +141,42 @@ class PostgresGrouping:
             f"t.{self.pk} AS row_id, {ts} AS row_ts FROM {self.t} t) s "
             f"GROUP BY {''.join(f'{c}, ' for c in fixed)}h) agg",
         )
+        cur.execute(f"SELECT count(*), coalesce(sum(copies), 0) FROM {self.name('combos')}")
+        combos, rows = cur.fetchone()
+        self.few_combos = combos <= max(10_000, int(rows) * FEW_COMBOS_SHARE)
 
     def derive_keys(self, cur: Any) -> None:
-        """The temporary table `keyed`: the combos with their derived key, computed by the
-        Python rule from the sources of one copy (all copies of a combo say the same)."""
-        combos = self.name("combos")
+        """The derived key of every combo, computed by the Python rule from the sources of one
+        of its copies (all copies of a combo say the same), into the temporary table `map`."""
         if self.spec.derived is None:
-            self.execute(
-                cur,
-                f"CREATE TEMP TABLE {self.name('keyed')} AS "
-                f"SELECT c.*, ''::text AS key FROM {combos} c",
-            )
-        else:
-            sources = ", ".join(f"t.{self.q(c)}" for c in self.spec.derived.sources)
-            cur.execute(f"SELECT c.cid, {sources} FROM {combos} c {self.row_by_id('c.max_id')}")
-            cache: dict[tuple, str] = {}
-            keyed = []
-            while rows := cur.fetchmany(10_000):
-                for cid, *values in rows:
-                    values = tuple(values)
-                    if values not in cache:
-                        cache[values] = self.spec.derive_key(values)
-                    keyed.append((cid, cache[values]))
-            self.execute(
-                cur, f"CREATE TEMP TABLE {self.name('map')} (cid bigint PRIMARY KEY, key text)"
-            )
-            with cur.cursor.copy(f"COPY {self.name('map')} (cid, key) FROM STDIN") as copy:
-                for row in keyed:
-                    copy.write_row(row)
-            self.execute(
-                cur,
-                f"CREATE TEMP TABLE {self.name('keyed')} AS SELECT c.*, m.key "
-                f"FROM {combos} c JOIN {self.name('map')} m USING (cid)",
-            )
-        self.execute(cur, f"ANALYZE {self.name('keyed')}")
+            return
+        sources = ", ".join(f"t.{self.q(c)}" for c in self.spec.derived.sources)
+        cur.execute(
+            f"SELECT c.cid, {sources} FROM {self.name('combos')} c {self.row_by_id('c.max_id')}"
+        )
+        cache: dict[tuple, str] = {}
+        keyed = []
+        while rows := cur.fetchmany(10_000):
+            for cid, *values in rows:
+                values = tuple(values)
+                if values not in cache:
+                    cache[values] = self.spec.derive_key(values)
+                keyed.append((cid, cache[values]))
+        self.execute(
+            cur, f"CREATE TEMP TABLE {self.name('map')} (cid bigint PRIMARY KEY, key text)"
+        )
+        with cur.cursor.copy(f"COPY {self.name('map')} (cid, key) FROM STDIN") as copy:
+            for row in keyed:
+                copy.write_row(row)
+
+    def keyed_combos(self) -> str:
+        """FROM clause of the combos (alias c) with their natural key's `key` column (m.key)."""
+        if self.spec.derived is None:
+            return f"{self.name('combos')} c CROSS JOIN (SELECT ''::text AS key) m"
+        return f"{self.name('combos')} c JOIN {self.name('map')} m USING (cid)"
 
     def drop_temporary_tables(self, cur: Any, *suffixes: str) -> None:
-        for suffix in ("combos", "map", "keyed", *suffixes):
+        for suffix in ("combos", "map", *suffixes):
             self.execute(cur, f"DROP TABLE IF EXISTS {self.name(suffix)}")
 
 

@@ -34,9 +34,14 @@ from dedup.spec import RemediationError, TableSpec
 logger = logging.getLogger(__name__)
 
 ARCHIVE_TABLE = ArchivedRow._meta.db_table
-# Duplicates at or above this share of the rows: truncate and re-insert the survivors;
-# below it, delete the losers in place. Measured with bench/remediation.py --crossover.
-TRUNCATE_THRESHOLD = 0.5
+# Up to this many combos whose latest copy is not their highest id are looked up one by one.
+ODD_COMBOS_LOOKED_UP_ONE_BY_ONE = 200
+# Duplicates at or above this share of the rows: truncate and re-insert the survivors; below
+# it, delete the losers in place. Measured with `bench/remediation.py --crossover 200000`:
+# with a stored key, deleting wins up to about 3/4 duplicates; when a derived key column must
+# be filled, deleting rewrites every survivor anyway and truncating wins from about 10 %.
+TRUNCATE_THRESHOLD = 0.75
+TRUNCATE_THRESHOLD_DERIVED_KEY = 0.1
 
 
 @dataclass
@@ -153,7 +158,7 @@ class _PostgresRemediation(PostgresGrouping):
             self.step("verify")
             rows_after = self.verify(cur, distinct)
             self.step("analyze")
-            self.drop_temporary_tables(cur, "final", "keep")
+            self.drop_temporary_tables(cur, "keyed", "final", "keep")
             self.execute(cur, f"ANALYZE {self.t}")
             self.step("done")
         return TableResult(
@@ -208,48 +213,58 @@ class _PostgresRemediation(PostgresGrouping):
         combos' latest copies. A combo's latest copy is its highest id with a sync time
         (without one, if none has) unless a lower id has the later sync time (rare, but
         possible): those combos are looked up by index."""
-        keyed, pk = self.name("keyed"), self.pk
-        self.execute(
-            cur,
-            f"ALTER TABLE {keyed} ADD COLUMN latest_id bigint, ADD COLUMN fid bigint",
-        )
+        keyed = self.name("keyed")
+        fixed = [self.q(c) for c in self.spec.fixed_key_columns]
+        by_key = ", ".join([*(f"c.{c}" for c in fixed), "m.key"])
         if self.ts:
-            self.execute(
-                cur,
-                f"UPDATE {keyed} k SET latest_id = coalesce(k.max_timed_id, k.max_id) "
-                f"WHERE k.max_ts IS NULL OR (SELECT t.{self.ts} FROM {self.t} t "
-                f"WHERE t.{pk} = k.max_timed_id) = k.max_ts",
-            )
-            fixed_match = "".join(
-                f"t.{self.q(c)} = k.{self.q(c)} AND " for c in self.spec.fixed_key_columns
-            )
-            self.execute(
-                cur,
-                f"UPDATE {keyed} k SET latest_id = (SELECT max(t.{pk}) FROM {self.t} t "
-                f"WHERE {fixed_match}t.{self.ts} = k.max_ts AND {self.fingerprint('t')} = k.h) "
-                f"WHERE k.latest_id IS NULL",
+            timed = self.row_by_id("c.max_timed_id", left=True)
+            latest = (
+                f"CASE WHEN c.max_ts IS NULL THEN c.max_id WHEN t.{self.ts} = c.max_ts "
+                f"THEN c.max_timed_id END"
             )
         else:
-            self.execute(cur, f"UPDATE {keyed} SET latest_id = max_id")
-        fixed = ", ".join([*(self.q(c) for c in self.spec.fixed_key_columns), "key"])
+            timed, latest = "", "c.max_id"
         self.execute(
             cur,
-            f"UPDATE {keyed} k SET fid = x.fid FROM "
-            f"(SELECT cid, dense_rank() OVER (ORDER BY {fixed}) AS fid FROM {keyed}) x "
-            f"WHERE x.cid = k.cid",
+            f"CREATE TEMP TABLE {keyed} AS SELECT c.*, m.key, {latest} AS latest_id, "
+            f"dense_rank() OVER (ORDER BY {by_key}) AS fid FROM {self.keyed_combos()} {timed}",
         )
+        if self.ts:
+            self.find_latest_out_of_order(cur, fixed)
         order = "max_ts DESC NULLS LAST, latest_id DESC"
         self.execute(
             cur,
             f"CREATE TEMP TABLE {self.name('final')} AS SELECT fid, "
-            f"{', '.join(f'min({c}) AS {c}' for c in fixed.split(', '))}, "
+            f"{''.join(f'min({c}) AS {c}, ' for c in fixed)}min(key) AS key, "
             f"sum(copies)::bigint AS copies, count(*) AS combos, "
             f"(array_agg(latest_id ORDER BY {order}))[1] AS keep_id, "
             f"(array_agg(h ORDER BY {order}))[1] AS keep_hash FROM {keyed} GROUP BY fid",
         )
-        final = self.name("final")
-        self.execute(cur, f"CREATE UNIQUE INDEX ON {final} (keep_id)")
-        self.execute(cur, f"ANALYZE {final}")
+        self.execute(cur, f"CREATE UNIQUE INDEX ON {self.name('final')} (keep_id)")
+
+    def find_latest_out_of_order(self, cur: Any, fixed: list[str]) -> None:
+        """Combos whose highest timed id is not their latest copy. A few are looked up one by
+        one through the parent's index; many (a table whose ids do not follow its sync
+        times) in one hash join over the table, so the cost never grows with their number."""
+        keyed, pk = self.name("keyed"), self.pk
+        odd = self.scalar(cur, f"SELECT count(*) FROM {keyed} WHERE latest_id IS NULL")
+        if not odd:
+            return
+        match = "".join(f"t.{c} = k.{c} AND " for c in fixed)
+        match += f"t.{self.ts} = k.max_ts AND {self.fingerprint('t')} = k.h"
+        if odd <= ODD_COMBOS_LOOKED_UP_ONE_BY_ONE:
+            self.execute(
+                cur,
+                f"UPDATE {keyed} k SET latest_id = (SELECT max(t.{pk}) FROM {self.t} t "
+                f"WHERE {match}) WHERE k.latest_id IS NULL",
+            )
+            return
+        self.execute(
+            cur,
+            f"UPDATE {keyed} u SET latest_id = x.latest_id FROM (SELECT k.cid, "
+            f"max(t.{pk}) AS latest_id FROM {keyed} k JOIN {self.t} t ON {match} "
+            f"WHERE k.latest_id IS NULL GROUP BY k.cid) x WHERE x.cid = u.cid",
+        )
 
     def figures(self, cur: Any) -> tuple[int, int, int]:
         cur.execute(
@@ -310,28 +325,45 @@ class _PostgresRemediation(PostgresGrouping):
             return "none"  # nothing to remove, no key to fill
         if strategy != "auto":
             return strategy
-        if rows_before and duplicates / rows_before >= TRUNCATE_THRESHOLD:
+        threshold = TRUNCATE_THRESHOLD_DERIVED_KEY if self.spec.derived else TRUNCATE_THRESHOLD
+        if rows_before and duplicates / rows_before >= threshold:
             return "truncate"
         return "delete"
 
     def truncate_and_reinsert(self, cur: Any) -> None:
-        """Set the survivors aside, TRUNCATE (keeps FKs, the id sequence and constraint
-        names, and leaves no dead rows), re-insert them with their ids and derived keys."""
+        """Set the survivors aside, TRUNCATE (keeps the id sequence, indexes and constraint
+        names, and leaves no dead rows), re-insert them with their ids and derived keys.
+
+        The table's foreign keys are dropped around the re-insert and re-created with their
+        own names and definitions (ON DELETE rules, deferrability), which validates them in
+        one join instead of one trigger call per row: several times faster, and it leaves no
+        pending trigger events behind (Django's foreign keys are deferred, and pending events
+        would make the constraint's ALTER TABLE fail)."""
         keep, final = self.name("keep"), self.name("final")
         self.execute(
             cur,
             f"CREATE TEMP TABLE {keep} AS SELECT t.*, f.key AS _dedup_key "
             f"FROM {final} f {self.row_by_id('f.keep_id')}",
         )
+        cur.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
+            [self.spec.table],
+        )
+        foreign_keys = cur.fetchall()
+        if foreign_keys:
+            drops = ", ".join(f"DROP CONSTRAINT {self.q(name)}" for name, _ in foreign_keys)
+            self.execute(cur, f"ALTER TABLE {self.t} {drops}")
         self.execute(cur, f"TRUNCATE {self.t}")
         derived = self.spec.derived.column if self.spec.derived else None
         select = ", ".join("_dedup_key" if c == derived else self.q(c) for c in self.spec.columns)
         columns = ", ".join(self.q(c) for c in self.spec.columns)
         self.execute(cur, f"INSERT INTO {self.t} ({columns}) SELECT {select} FROM {keep}")
-        # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: the re-inserted rows leave
-        # pending trigger events that would make the following ALTER TABLE fail. Check them now.
-        self.execute(cur, "SET CONSTRAINTS ALL IMMEDIATE")
-        self.execute(cur, "SET CONSTRAINTS ALL DEFERRED")
+        if foreign_keys:
+            adds = ", ".join(
+                f"ADD CONSTRAINT {self.q(name)} {definition}" for name, definition in foreign_keys
+            )
+            self.execute(cur, f"ALTER TABLE {self.t} {adds}")
 
     def delete_losers(self, cur: Any) -> None:
         final = self.name("final")

@@ -142,11 +142,9 @@ def count_rows_and_keys(connection: BaseDatabaseWrapper, spec: TableSpec) -> tup
             grouping.execute(cur, "SET LOCAL work_mem = %s", [settings.DEDUP_WORK_MEM])
             grouping.group_rows(cur)
             grouping.derive_keys(cur)
-            keyed = grouping.name("keyed")
             cur.execute(
-                f"SELECT coalesce(sum(copies), 0), "
-                f"(SELECT count(*) FROM (SELECT DISTINCT {fixed}{', ' if fixed else ''}key "
-                f"FROM {keyed}) d) FROM {keyed}"
+                f"SELECT coalesce(sum(copies), 0), count(DISTINCT ({fixed}{', ' if fixed else ''}"
+                f"key)) FROM {grouping.keyed_combos()}"
             )
             rows, distinct = cur.fetchone()
             grouping.drop_temporary_tables(cur)
