@@ -11,6 +11,7 @@ export DATABASE_URL="sqlite:///$PWD/var/demo.sqlite3"
 export SECRET_KEY="demo-only-not-secret"
 export DEBUG=false
 export DATABASE_SCHEMA=public
+export DJANGO_SETTINGS_MODULE=breezeway.settings
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
