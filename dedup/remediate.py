@@ -6,10 +6,11 @@ oldest), then the highest `id`. A removed copy is either identical to the surviv
 column but the id, the sync time and the derived key column, or one copy per distinct content
 is archived in `dedup_archived_rows` first.
 
-PostgreSQL gets the fast path: one hash-aggregate pass per table finds each group's survivor
-and fingerprints every row (`hash_record_extended`); the survivors are set aside, the table is
-truncated and they are re-inserted (when duplicates are the majority), or the losers are
-deleted in place (when they are few). Before returning, the result is verified against the
+PostgreSQL gets the fast path: one hash-aggregate pass per table fingerprints every row and
+groups the rows by (key, fingerprint) (dedup.grouping); each key's survivor is chosen from
+those groups; the survivors are set aside, the table is truncated and they are re-inserted
+(when duplicates are the large majority), or the losers are deleted in place (when they are
+few). Before returning, the result is verified against the
 fingerprints taken before any change; a mismatch raises RemediationError, and since the
 caller runs inside the migration's transaction, everything rolls back. SQLite (the demo) gets
 a simple path in Python with the same rules and the same verification.
