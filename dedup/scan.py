@@ -155,13 +155,18 @@ def count_rows_and_keys(connection: BaseDatabaseWrapper, spec: TableSpec) -> tup
     return len(rows), len(grouping.group(rows))
 
 
+def require_table(connection: BaseDatabaseWrapper, table: str) -> None:
+    """Raise TableMissing unless the table exists (migrations applied)."""
+    with connection.cursor() as cur:
+        if table not in connection.introspection.table_names(cur):
+            raise TableMissing(f"table {table} does not exist: run `manage.py migrate` first")
+
+
 def scan_model(model: type[models.Model], using: str = "default") -> TableStats:
     """Measure one model's table now."""
     connection = connections[using]
     table = model._meta.db_table
-    with connection.cursor() as cur:
-        if table not in connection.introspection.table_names(cur):
-            raise TableMissing(f"table {table} does not exist: run `manage.py migrate` first")
+    require_table(connection, table)
     constraint = natural_key_constraint(model)
     present, valid = constraint_state(connection, table, constraint.name)
     if present and valid:

@@ -12,6 +12,7 @@ from dedup.scan import (
     TableStats,
     constraint_state,
     report_models,
+    require_table,
     scan_model,
 )
 
@@ -73,7 +74,10 @@ class Command(BaseCommand):
         if options["database"] not in connections:
             raise CommandError(f"unknown database alias {options['database']!r}")
         if options["constraints"]:
-            self.write_constraints(connections[options["database"]])
+            try:
+                self.write_constraints(connections[options["database"]])
+            except TableMissing as exc:
+                raise CommandError(str(exc)) from exc
             return
         candidates = report_models(include_parents=options["all"] or bool(options["table"]))
         by_table = {m._meta.db_table: m for m in candidates}
@@ -163,6 +167,7 @@ class Command(BaseCommand):
         for model in report_models(include_parents=True):
             constraint = natural_key_constraint(model)
             table = model._meta.db_table
+            require_table(connection, table)
             present, valid = constraint_state(connection, table, constraint.name)
             state = ("valid" if valid else "INVALID") if present else "MISSING"
             rows.append(

@@ -3,9 +3,11 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from dedup.models import ArchivedRow
 from dedup.restore import RestoreError, restore_rows
+from dedup.scan import TableMissing, require_table
 
 
 class Command(BaseCommand):
@@ -30,6 +32,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            require_table(connection, ArchivedRow._meta.db_table)
+        except TableMissing as exc:
+            raise CommandError(str(exc)) from exc
         pending = ArchivedRow.objects.filter(restored_at__isnull=True).order_by("id")
         if options["table"]:
             pending = pending.filter(table_name=options["table"])
