@@ -62,6 +62,21 @@ def assignee_key(assignee_id: Any, assignee_name: Any) -> str:
     return _bounded(normalize_id(assignee_id) or normalize_text(assignee_name))
 
 
+def item_key(item_id: Any, identity: list[Any], occurrence: int = 0) -> str:
+    """Key of a child item the API may send without an id: the id, else 'h:<digest>:<n>'.
+
+    The digest is the first 32 hex characters of SHA-256 over the canonical JSON (sorted keys,
+    no spaces, UTF-8) of `identity`, the item's identifying values; n counts earlier items with
+    the same digest in the same payload, so two identical lines stay two rows.
+    """
+    rid = normalize_id(item_id)
+    if rid:
+        return _bounded(rid)
+    canonical = json.dumps(identity, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
+    return f"h:{digest}:{occurrence}"
+
+
 def requirement_key(
     requirement_id: Any,
     section_name: Any,
@@ -69,24 +84,23 @@ def requirement_key(
     home_element_name: Any,
     occurrence: int = 0,
 ) -> str:
-    """Requirement key: the id, else 'h:<digest>:<n>'.
+    """Requirement key: item_key over [section_name, action, home_element_name].
 
-    The digest is the first 32 hex characters of SHA-256 over the canonical JSON (sorted keys,
-    no spaces, UTF-8) of [section_name, action, home_element_name]; n counts earlier items with
-    the same digest in the same payload, so two identical checklist lines stay two rows.
     Legacy rows cannot tell a second identical line from a duplicate copy, so they use n = 0.
     """
-    rid = normalize_id(requirement_id)
-    if rid:
-        return _bounded(rid)
-    canonical = json.dumps(
-        [section_name, action, home_element_name],
-        sort_keys=True,
-        separators=(",", ":"),
-        ensure_ascii=False,
-    )
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:32]
-    return f"h:{digest}:{occurrence}"
+    return item_key(requirement_id, [section_name, action, home_element_name], occurrence)
+
+
+def usage_key(usage_id: Any, supply_id: Any, name: Any, occurrence: int = 0) -> str:
+    """Task supply key (the API sends null usage ids): item_key over [supply_id, name]."""
+    return item_key(usage_id, [normalize_id(supply_id), name], occurrence)
+
+
+def cost_key(
+    cost_id: Any, created_at: Any, type_code: Any, description: Any, occurrence: int = 0
+) -> str:
+    """Task cost key (ids are sometimes null): item_key over [created_at, type code, text]."""
+    return item_key(cost_id, [created_at, type_code, description], occurrence)
 
 
 def legacy_requirement_key(

@@ -29,6 +29,28 @@ def env_float(name: str, default: float) -> float:
     return value
 
 
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    """A whole-number setting of at least `minimum`; anything else names the variable."""
+    raw = env.str(name, default="").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} must be at least {minimum}.")
+    return value
+
+
+def env_url(name: str, default: str) -> str:
+    """An http(s) URL setting, without a trailing slash."""
+    value = env.str(name, default=default).strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", value):
+        raise ImproperlyConfigured(f"{name}={value!r} is not an http(s) URL.")
+    return value
+
+
 def postgres_memory_kb(name: str, value: str) -> int:
     """A PostgreSQL memory setting such as 256MB, in kB, within what PostgreSQL accepts."""
     match = re.fullmatch(r"(\d+)\s*(kB|MB|GB)", value)
@@ -65,6 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "breezeway.apps.BreezewayConfig",
     "dedup.apps.DedupConfig",
+    "etl.apps.EtlConfig",
 ]
 
 MIDDLEWARE = [
@@ -138,6 +161,33 @@ if DEDUP_STRATEGY not in ("auto", "truncate", "delete"):
 
 # Where the rules for derived natural-key columns live (import path of a table -> DerivedKey dict).
 DEDUP_DERIVED_KEYS = "breezeway.natural_keys.LEGACY_DERIVED_KEYS"
+
+# --- Sync (etl) -------------------------------------------------------------------------------
+# Each active region syncs when BREEZEWAY_<CODE>_CLIENT_ID and _CLIENT_SECRET are set.
+BREEZEWAY_API_URL = env_url(
+    "BREEZEWAY_API_URL", "https://api.breezeway.io/public/inventory/v1"
+)
+BREEZEWAY_AUTH_URL = env_url("BREEZEWAY_AUTH_URL", "https://api.breezeway.io/public/auth/v1")
+SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 100, minimum=1)
+# Requests in flight at once for per-property task lists and per-task child calls.
+SYNC_CONCURRENCY = env_int("SYNC_CONCURRENCY", 8, minimum=1)
+SYNC_RETRY_AFTER_CAP = env_float("SYNC_RETRY_AFTER_CAP", 120.0)
+SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 5, minimum=1)
+SYNC_RETRY_BASE_DELAY = env_float("SYNC_RETRY_BASE_DELAY", 0.5)
+SYNC_HTTP_TIMEOUT = env_float("SYNC_HTTP_TIMEOUT", 30.0)
+# Task children are fetched for new and changed tasks, tasks scheduled in this window, and
+# for every task on a full sweep every SYNC_FULL_SWEEP_HOURS.
+SYNC_CHILD_WINDOW_DAYS_BACK = env_int("SYNC_CHILD_WINDOW_DAYS_BACK", 35)
+SYNC_CHILD_WINDOW_DAYS_AHEAD = env_int("SYNC_CHILD_WINDOW_DAYS_AHEAD", 45)
+SYNC_FULL_SWEEP_HOURS = env_float("SYNC_FULL_SWEEP_HOURS", 24.0)
+# Hourly reservation listings cover checkouts from this many days back; full sweeps list all.
+SYNC_RESERVATION_DAYS_BACK = env_int("SYNC_RESERVATION_DAYS_BACK", 35)
+SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 1000, minimum=1)
+for _name in ("SYNC_RETRY_AFTER_CAP", "SYNC_RETRY_BASE_DELAY", "SYNC_FULL_SWEEP_HOURS"):
+    if globals()[_name] < 0:
+        raise ImproperlyConfigured(f"{_name} must not be negative.")
+if SYNC_HTTP_TIMEOUT <= 0:
+    raise ImproperlyConfigured("SYNC_HTTP_TIMEOUT must be a positive number of seconds.")
 
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")

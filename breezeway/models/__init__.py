@@ -8,8 +8,10 @@ from breezeway.models.tasks import (
     Task,
     TaskAssignment,
     TaskComment,
+    TaskCost,
     TaskPhoto,
     TaskRequirement,
+    TaskSupply,
     TaskTag,
 )
 
@@ -25,7 +27,9 @@ __all__ = [
     "Task",
     "TaskAssignment",
     "TaskComment",
+    "TaskCost",
     "TaskPhoto",
     "TaskRequirement",
+    "TaskSupply",
     "TaskTag",
 ]

@@ -2,11 +2,11 @@
 
 from django.db import models
 
-from breezeway.models.fields import DbNow
+from breezeway.models.fields import DbNow, ListingTracked, Synced
 from breezeway.models.regions import Region
 
 
-class Property(models.Model):
+class Property(Synced, ListingTracked):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, db_column="region_code", db_index=False
     )
@@ -52,7 +52,7 @@ class Property(models.Model):
         return f"{self.property_name or 'property'} #{self.property_id} [{self.region_id}]"
 
 
-class PropertyPhoto(models.Model):
+class PropertyPhoto(Synced):
     property = models.ForeignKey(
         Property,
         on_delete=models.CASCADE,

@@ -2,11 +2,11 @@
 
 from django.db import models
 
-from breezeway.models.fields import DbNow
+from breezeway.models.fields import DbNow, Synced
 from breezeway.models.regions import Region
 
 
-class Person(models.Model):
+class Person(Synced):
     region = models.ForeignKey(
         Region, on_delete=models.CASCADE, db_column="region_code", db_index=False
     )
@@ -28,7 +28,7 @@ class Person(models.Model):
         return f"{self.person_name or 'person'} #{self.person_id} [{self.region_id}]"
 
 
-class Supply(models.Model):
+class Supply(Synced):
     region = models.ForeignKey(
         Region, on_delete=models.CASCADE, db_column="region_code", db_index=False
     )
@@ -60,7 +60,7 @@ class Supply(models.Model):
         return f"{self.supply_name or 'supply'} #{self.supply_id} [{self.region_id}]"
 
 
-class Tag(models.Model):
+class Tag(Synced):
     """A task tag definition (`GET /task/tags`)."""
 
     region = models.ForeignKey(

@@ -2,12 +2,12 @@
 
 from django.db import models
 
-from breezeway.models.fields import DbNow
+from breezeway.models.fields import DbNow, ListingTracked, Synced
 from breezeway.models.properties import Property
 from breezeway.models.regions import Region
 
 
-class Reservation(models.Model):
+class Reservation(Synced, ListingTracked):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, db_column="region_code", db_index=False
     )
@@ -59,7 +59,7 @@ class Reservation(models.Model):
         return f"reservation #{self.reservation_id} [{self.region_id}]"
 
 
-class ReservationGuest(models.Model):
+class ReservationGuest(Synced):
     reservation = models.ForeignKey(
         Reservation,
         on_delete=models.CASCADE,

@@ -1,15 +1,15 @@
-"""Tasks and the records hanging off them: assignments, photos, requirements, tags, comments."""
+"""Tasks and what hangs off them: assignments, photos, requirements, tags, comments, costs."""
 
 from django.db import models
 
-from breezeway.models.fields import DbNow
+from breezeway.models.fields import DbNow, SoftDeleted, Synced
 from breezeway.models.properties import Property
 from breezeway.models.reference import Tag
 from breezeway.models.regions import Region
 from breezeway.models.reservations import Reservation
 
 
-class Task(models.Model):
+class Task(Synced, SoftDeleted):
     region = models.ForeignKey(
         Region, on_delete=models.PROTECT, db_column="region_code", db_index=False
     )
@@ -75,6 +75,12 @@ class Task(models.Model):
     created_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(null=True, blank=True)
     last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+    # False once a complete listing of the task's property no longer showed it although
+    # GET /task/{id} still answered: the API hides some tasks from the list (reference §8.1).
+    listed = models.BooleanField(db_default=True, editable=False)
+    # The task's updated_at when its requirements and comments were last fetched completely;
+    # the child-fetch policy compares it with the listed updated_at.
+    children_synced_for = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "tasks"
@@ -87,7 +93,7 @@ class Task(models.Model):
         return f"{self.task_name or 'task'} #{self.task_id} [{self.region_id}]"
 
 
-class TaskChild(models.Model):
+class TaskChild(Synced):
     """Columns every task child table shares: the task, its region, the sync time."""
 
     task = models.ForeignKey(Task, on_delete=models.CASCADE, db_column="task_pk", db_index=False)
@@ -204,3 +210,65 @@ class TaskComment(TaskChild):
 
     def __str__(self) -> str:
         return f"comment {self.comment_id} on task #{self.task_id}"
+
+
+class TaskSupply(TaskChild):
+    """A supply used on a task (`supplies[]` of a task): a usage record, not the catalogue."""
+
+    usage_id = models.CharField(max_length=64, null=True, blank=True)
+    # Derived key (breezeway.natural_keys.usage_key): the usage id, else a hash of what it uses.
+    usage_key = models.CharField(max_length=255)
+    supply_id = models.CharField(max_length=64, null=True, blank=True)
+    name = models.TextField(null=True, blank=True)
+    description = models.TextField(null=True, blank=True)
+    size = models.TextField(null=True, blank=True)
+    quantity = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    unit_cost = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    total_price = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    bill_to = models.CharField(max_length=64, null=True, blank=True)
+    billable = models.BooleanField(null=True, blank=True)
+    markup_pricing_type = models.CharField(max_length=64, null=True, blank=True)
+    markup_rate = models.DecimalField(max_digits=18, decimal_places=4, null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "task_supplies"
+        default_related_name = "supplies"
+        verbose_name_plural = "task supplies"
+        indexes = [models.Index(fields=["task"], name="idx_task_supplies_task_pk")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["task", "usage_key"], name="uq_task_supplies_natural_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"supply {self.supply_id}"
+
+
+class TaskCost(TaskChild):
+    """A cost line of a task (`costs[]` of a task)."""
+
+    cost_id = models.CharField(max_length=64, null=True, blank=True)
+    # Derived key (breezeway.natural_keys.cost_key): the cost id, else a hash of its identity.
+    cost_key = models.CharField(max_length=255)
+    cost = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)
+    description = models.TextField(null=True, blank=True)
+    bill_to = models.CharField(max_length=64, null=True, blank=True)
+    type_cost_id = models.CharField(max_length=64, null=True, blank=True)
+    type_cost_code = models.CharField(max_length=64, null=True, blank=True)
+    type_cost_name = models.TextField(null=True, blank=True)
+    created_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(null=True, blank=True)
+    last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+
+    class Meta:
+        db_table = "task_costs"
+        default_related_name = "costs"
+        indexes = [models.Index(fields=["task"], name="idx_task_costs_task_pk")]
+        constraints = [
+            models.UniqueConstraint(fields=["task", "cost_key"], name="uq_task_costs_natural_key")
+        ]
+
+    def __str__(self) -> str:
+        return f"cost {self.cost} on task #{self.task_id}"

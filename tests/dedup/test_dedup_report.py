@@ -23,6 +23,9 @@ LEGACY_CONSTRAINED = {  # table -> (constraint, natural key columns) of the lega
     "task_comments": ("uq_task_comment_natural_key", ("comment_id", "region_code")),
 }
 CHILD_TABLES = [*DUPLICATED, *LEGACY_CONSTRAINED]
+# Child tables the legacy schema lacks: a later migration creates them, so a report covers
+# them only after `migrate`.
+NEW_CHILD_TABLES = ["task_supplies", "task_costs"]
 # Every table of the mirrored data (the legacy schema's tables).
 DATA_TABLES = [
     "regions",
@@ -33,6 +36,7 @@ DATA_TABLES = [
     "people",
     "supplies",
     *CHILD_TABLES,
+    *NEW_CHILD_TABLES,
 ]
 
 
@@ -107,7 +111,7 @@ def reports() -> Iterator[Reports]:
 
 def test_report_covers_the_child_tables(reports: Reports) -> None:
     assert set(reports.before) == set(CHILD_TABLES)
-    assert set(reports.after) == set(CHILD_TABLES)
+    assert set(reports.after) == {*CHILD_TABLES, *NEW_CHILD_TABLES}
 
 
 @pytest.mark.parametrize("table", CHILD_TABLES)

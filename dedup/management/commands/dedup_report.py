@@ -44,6 +44,17 @@ def totals(stats: list[TableStats]) -> dict[str, Any]:
     }
 
 
+def existing_only(connection: Any, candidates: list) -> list:
+    """The models whose tables exist; tables added by later migrations may not exist yet on a
+    legacy database. If none exists, the database has not been migrated at all: say so."""
+    with connection.cursor() as cur:
+        tables = set(connection.introspection.table_names(cur))
+    found = [m for m in candidates if m._meta.db_table in tables]
+    if candidates and not found:
+        require_table(connection, candidates[0]._meta.db_table)
+    return found
+
+
 class Command(BaseCommand):
     help = (
         "Show, per child table, total rows, distinct natural keys, duplicates, duplicate %, "
@@ -90,6 +101,8 @@ class Command(BaseCommand):
                 )
             candidates = [by_table[t] for t in options["table"]]
         try:
+            if not options["table"]:
+                candidates = existing_only(connections[options["database"]], candidates)
             stats = [scan_model(m, using=options["database"]) for m in candidates]
         except TableMissing as exc:
             raise CommandError(str(exc)) from exc
@@ -164,10 +177,9 @@ class Command(BaseCommand):
 
     def write_constraints(self, connection: Any) -> None:
         rows = []
-        for model in report_models(include_parents=True):
+        for model in existing_only(connection, report_models(include_parents=True)):
             constraint = natural_key_constraint(model)
             table = model._meta.db_table
-            require_table(connection, table)
             present, valid = constraint_state(connection, table, constraint.name)
             state = ("valid" if valid else "INVALID") if present else "MISSING"
             rows.append(

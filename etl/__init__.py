@@ -1,0 +1,1 @@
+"""The sync: Breezeway API client, entity specs, pipeline, loader, run bookkeeping."""

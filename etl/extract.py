@@ -1,0 +1,209 @@
+"""Extraction: API pages and per-property task lists (concurrent), as chunks for the loader."""
+
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from etl.client import ApiError, AuthFailed, BreezewayClient, NotFound, Unprocessable
+from etl.load import Incoming
+from etl.values import RecordError, timestamp
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Chunk:
+    """What one unit of extraction produced."""
+
+    records: list[Incoming] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # ids the API answered 404 for
+    errors: list[str] = field(default_factory=list)  # failures that outlived the retries
+    complete: bool = False  # the listing this chunk ends was fetched entirely
+    skipped_scope: str = ""  # e.g. a property whose task list answers 422
+
+
+def extract_listing(
+    client: BreezewayClient, path: str, params: dict[str, Any] | None = None
+) -> Iterator[Chunk]:
+    """One chunk per page; the last chunk says whether every page was fetched."""
+    try:
+        for page in client.pages(path, params):
+            yield Chunk(records=[Incoming(record) for record in page])
+    except AuthFailed:
+        raise  # nothing else can work either: the run fails
+    except ApiError as exc:
+        yield Chunk(errors=[f"{path}: {exc}"])
+        return
+    yield Chunk(complete=True)
+
+
+@dataclass(frozen=True)
+class KnownTask:
+    """What the database holds of a task, for the child-fetch policy and deletion probes."""
+
+    home_id: str | None
+    children_synced_for: datetime | None
+    listed: bool
+
+
+@dataclass(frozen=True)
+class ChildPolicy:
+    """Which tasks get their requirements and comments fetched (one call each per task)."""
+
+    full_sweep: bool
+    window_start: date
+    window_end: date
+
+    @property
+    def name(self) -> str:
+        return "full" if self.full_sweep else "new+changed+window"
+
+    def wants(self, record: dict, known: KnownTask | None) -> bool:
+        if self.full_sweep or known is None:
+            return True
+        try:
+            updated_at = timestamp(record.get("updated_at"), "updated_at")
+        except RecordError:
+            return True
+        if updated_at is None or updated_at != known.children_synced_for:
+            return True
+        scheduled = str(record.get("scheduled_date") or "")[:10]
+        return self.window_start.isoformat() <= scheduled <= self.window_end.isoformat()
+
+
+TASK_CHILD_PATHS = (("requirements", "/task/{}/requirements"), ("comments", "/task/{}/comments"))
+
+
+class TaskExtractor:
+    """Lists each property's tasks, fetches children by policy, probes tasks gone from a list.
+
+    One job per property runs on a pool of `concurrency` threads (each job makes its calls one
+    after another), so at most `concurrency` requests are in flight.
+    """
+
+    def __init__(
+        self,
+        client: BreezewayClient,
+        policy: ChildPolicy,
+        known: dict[str, KnownTask],
+        concurrency: int,
+    ) -> None:
+        self.client = client
+        self.policy = policy
+        self.known = known
+        self.concurrency = concurrency
+        self.by_property: dict[str, set[str]] = {}
+        for task_id, task in known.items():
+            self.by_property.setdefault(task.home_id or "", set()).add(task_id)
+
+    def run(
+        self, property_ids: list[str], progress: Callable[[int, int], None] | None = None
+    ) -> Iterator[Chunk]:
+        jobs: list[tuple[Callable[..., Chunk], Any]] = [
+            (self.property_tasks, home_id) for home_id in property_ids
+        ]
+        if self.policy.full_sweep:
+            # Tasks of properties no longer listed (or unknown) are asked for one by one.
+            listed_properties = set(property_ids)
+            orphans = sorted(
+                task_id
+                for home_id, task_ids in self.by_property.items()
+                if home_id not in listed_properties
+                for task_id in task_ids
+            )
+            jobs += [(self.probe_all, orphans[i : i + 50]) for i in range(0, len(orphans), 50)]
+        if progress:
+            progress(0, len(jobs))
+        pending = iter(jobs)
+        in_flight: set[Future] = set()
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="bw-fetch") as pool:
+            while True:
+                # Keep a bounded queue of jobs, so memory stays flat on large accounts.
+                while len(in_flight) < 2 * self.concurrency:
+                    job = next(pending, None)
+                    if job is None:
+                        break
+                    in_flight.add(pool.submit(*job))
+                if not in_flight:
+                    return
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    if progress:
+                        progress(1, len(jobs))
+                    yield future.result()
+
+    def probe_all(self, task_ids: list[str]) -> Chunk:
+        chunk = Chunk()
+        for task_id in task_ids:
+            self.probe(task_id, chunk)
+        return chunk
+
+    def property_tasks(self, home_id: str) -> Chunk:
+        chunk = Chunk()
+        listed: list[Any] = []
+        try:
+            for page in self.client.pages("/task", {"home_id": home_id}):
+                listed.extend(page)
+            chunk.complete = True
+        except AuthFailed:
+            raise
+        except Unprocessable:
+            # A "bad property" answers 422 for good: skip it, infer nothing about its tasks.
+            chunk.skipped_scope = home_id
+        except ApiError as exc:
+            chunk.errors.append(f"tasks of property {home_id}: {exc}")
+        seen = set()
+        for record in listed:
+            incoming = Incoming(record, state={"listed": True})
+            if isinstance(record, dict) and record.get("id") is not None:
+                task_id = str(record["id"]).strip()
+                seen.add(task_id)
+                if self.policy.wants(record, self.known.get(task_id)):
+                    self.fetch_children(incoming, task_id, chunk)
+            chunk.records.append(incoming)
+        if chunk.complete:
+            # Absent from a complete list is no evidence of deletion (the API hides some
+            # tasks): ask for each one; only a 404 deletes. Tasks already known to be hidden
+            # are asked again on full sweeps only.
+            for task_id in sorted(self.by_property.get(home_id, set()) - seen):
+                if self.known[task_id].listed or self.policy.full_sweep:
+                    self.probe(task_id, chunk)
+        return chunk
+
+    def probe(self, task_id: str, chunk: Chunk) -> None:
+        try:
+            record = self.client.get(f"/task/{task_id}")
+        except NotFound:
+            chunk.gone.append(task_id)
+            return
+        except AuthFailed:
+            raise
+        except ApiError as exc:
+            chunk.errors.append(f"task {task_id}: {exc}")
+            return
+        incoming = Incoming(record, state={"listed": False})
+        if isinstance(record, dict) and self.policy.wants(record, self.known.get(task_id)):
+            self.fetch_children(incoming, task_id, chunk)
+        chunk.records.append(incoming)
+
+    def fetch_children(self, incoming: Incoming, task_id: str, chunk: Chunk) -> None:
+        complete = True
+        for name, path in TASK_CHILD_PATHS:
+            try:
+                incoming.fetched[name] = self.client.records(path.format(task_id))
+            except NotFound:
+                return  # deleted since it was listed: the next sync's probe will see it
+            except AuthFailed:
+                raise
+            except ApiError as exc:
+                chunk.errors.append(f"{name} of task {task_id}: {exc}")
+                complete = False
+        if complete:
+            try:
+                updated_at = timestamp(incoming.record.get("updated_at"), "updated_at")
+            except RecordError:
+                return
+            incoming.state["children_synced_for"] = updated_at

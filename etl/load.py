@@ -1,0 +1,248 @@
+"""Batched upserts with change detection, and atomic replacement of each parent's child sets.
+
+A parent row's content_hash is the hash of its whole API record (inline child arrays included)
+and of the keys it resolves (etl.entities links): when both are unchanged, the record is not
+even parsed. A child row's hash covers its parsed columns, so changed children are found one
+by one. Only rows whose hash (or bookkeeping state) differs are sent to the database.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
+
+from dedup.keys import natural_key_constraint
+from etl.entities import (
+    ChildSpec,
+    EntitySpec,
+    Lookups,
+    Parsed,
+    Rejected,
+    parse,
+    parse_children,
+)
+from etl.values import RecordError, required_ident
+
+
+@dataclass
+class TableCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def add(self, other: "TableCounts") -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated + self.deleted
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class Incoming:
+    """One API record to load, with what the pipeline knows besides it."""
+
+    record: Any
+    # Bookkeeping columns to set (e.g. a task's `listed`), compared like content.
+    state: dict[str, Any] = field(default_factory=dict)
+    # Child sets fetched from their own endpoints (a task's requirements and comments).
+    fetched: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def content_hash(value: Any) -> str:
+    """128-bit BLAKE2b of the canonical JSON of a value (sorted keys; dates, decimals as text)."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
+
+
+def key_attnames(model: type[models.Model]) -> tuple[list[str], list[str]]:
+    """The natural key's field names (for bulk_create) and column attributes (for rows)."""
+    names = list(natural_key_constraint(model).fields)
+    return names, [model._meta.get_field(name).attname for name in names]
+
+
+def upsert(model: type[models.Model], rows: list[dict[str, Any]], batch_size: int) -> list:
+    """INSERT ... ON CONFLICT (natural key) DO UPDATE of the rows (all with the same columns)."""
+    if not rows:
+        return []
+    unique_fields, unique_attnames = key_attnames(model)
+    update_fields = [name for name in rows[0] if name not in unique_attnames]
+    return model.objects.bulk_create(
+        [model(**row) for row in rows],
+        batch_size=batch_size,
+        update_conflicts=True,
+        unique_fields=unique_fields,
+        update_fields=update_fields,
+    )
+
+
+class BatchLoader:
+    """Loads batches of API records of one entity and region, counting per table."""
+
+    def __init__(self, spec: EntitySpec, lookups: Lookups, now: datetime, batch_size: int) -> None:
+        self.spec = spec
+        self.lookups = lookups
+        self.now = now
+        self.batch_size = batch_size
+        self.counts: dict[str, TableCounts] = {spec.name: TableCounts()}
+        for child in spec.children:
+            self.counts[f"{spec.name}.{child.name}"] = TableCounts()
+        self.rejected: list[Rejected] = []
+        self._defaults = {
+            f.attname: (0 if f.attname == "missing_listings" else None)
+            for f in spec.model._meta.concrete_fields
+            if f.attname in ("deleted_at", "missing_listings")
+        }
+
+    def reject(self, entity: str, record: Any, reason: str) -> None:
+        record_id = record.get("id") if isinstance(record, dict) else None
+        record_id = "" if record_id is None else str(record_id)[:64]
+        self.rejected.append(Rejected(entity, record_id, reason, record))
+
+    def load(self, batch: Iterable[Incoming]) -> dict[str, int]:
+        """Write the batch in one transaction; return the primary key of each record's row."""
+        records: dict[str, Incoming] = {}
+        for incoming in batch:
+            try:
+                if not isinstance(incoming.record, dict):
+                    raise RecordError("the record is not a JSON object")
+                record_id = required_ident(incoming.record)
+            except RecordError as exc:
+                self.reject(self.spec.name, incoming.record, str(exc))
+                continue
+            records.pop(record_id, None)  # the same record twice (pages shifted): last wins
+            records[record_id] = incoming
+        if not records:
+            return {}
+        with transaction.atomic():
+            pks, parsed = self._load_parents(records)
+            for child in self.spec.children:
+                sets = self._child_sets(child, records, parsed, pks)
+                if sets:
+                    self._replace_children(child, sets)
+        return pks
+
+    def _hash(self, record: dict) -> str:
+        links = None
+        if self.spec.links is not None:
+            try:
+                links = self.spec.links(record, self.lookups)
+            except (AttributeError, TypeError):
+                links = None  # a malformed record: parse() will say what is wrong
+        return content_hash([record, links])
+
+    def _load_parents(
+        self, records: dict[str, Incoming]
+    ) -> tuple[dict[str, int], dict[str, Parsed]]:
+        model, id_field = self.spec.model, self.spec.id_field
+        extra = sorted({name for r in records.values() for name in r.state})
+        columns = [id_field, "pk", "content_hash", *self._defaults, *extra]
+        stored = {
+            row[0]: dict(zip(columns, row, strict=True))
+            for row in model.objects.filter(
+                region_id=self.lookups.region, **{f"{id_field}__in": list(records)}
+            ).values_list(*columns)
+        }
+        counts = self.counts[self.spec.name]
+        pks: dict[str, int] = {}
+        parsed_records: dict[str, Parsed] = {}
+        # One bulk_create per set of bookkeeping columns, so none is overwritten by a default.
+        writes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for record_id, incoming in records.items():
+            digest = self._hash(incoming.record)
+            wanted = {**self._defaults, **incoming.state}
+            old = stored.get(record_id)
+            if old is not None:
+                pks[record_id] = old["pk"]
+                if old["content_hash"] == digest and all(
+                    old[name] == value for name, value in wanted.items()
+                ):
+                    counts.unchanged += 1
+                    continue
+            try:
+                parsed = parse(self.spec, incoming.record, self.lookups)
+            except RecordError as exc:
+                self.reject(self.spec.name, incoming.record, str(exc))
+                pks.pop(record_id, None)
+                continue
+            if old is None:
+                counts.inserted += 1
+            else:
+                counts.updated += 1
+            self.rejected.extend(parsed.rejected)
+            parsed_records[record_id] = parsed
+            row = {**parsed.row, **wanted, "content_hash": digest, "last_sync_time": self.now}
+            writes.setdefault(tuple(sorted(wanted)), []).append(row)
+        for rows in writes.values():
+            for obj in upsert(model, rows, self.batch_size):
+                pks[getattr(obj, id_field)] = obj.pk
+        return pks, parsed_records
+
+    def _child_sets(
+        self,
+        child: ChildSpec,
+        records: dict[str, Incoming],
+        parsed: dict[str, Parsed],
+        pks: dict[str, int],
+    ) -> dict[int, list[dict[str, Any]]]:
+        """Parent pk -> the child rows it has now, for every parent whose set is known."""
+        sets: dict[int, list[dict[str, Any]]] = {}
+        if child.source is not None:  # inline: known for the parents that were parsed
+            for record_id, p in parsed.items():
+                sets[pks[record_id]] = p.children[child.name]
+            return sets
+        entity = f"{self.spec.name}.{child.name}"
+        for record_id, incoming in records.items():
+            if child.name not in incoming.fetched or record_id not in pks:
+                continue
+            rows, rejected = parse_children(child, incoming.fetched[child.name], self.lookups)
+            for item, reason in rejected:
+                self.rejected.append(Rejected(entity, record_id, reason, item))
+            sets[pks[record_id]] = rows
+        return sets
+
+    def _replace_children(self, child: ChildSpec, sets: dict[int, list[dict[str, Any]]]) -> None:
+        """Upsert each parent's children that are new or changed; delete those it lost."""
+        model = child.model
+        fk = model._meta.get_field(child.parent_field).attname
+        _, key = key_attnames(model)
+        stored = {
+            tuple(row[1:-1]): (row[0], row[-1])
+            for row in model.objects.filter(**{f"{fk}__in": list(sets)}).values_list(
+                "pk", *key, "content_hash"
+            )
+        }
+        desired: dict[tuple, dict[str, Any]] = {}
+        for parent_pk, rows in sets.items():
+            for row in rows:
+                row = {**row, fk: parent_pk}
+                identity = tuple(row[name] for name in key)
+                desired.pop(identity, None)  # the same child twice in one payload: last wins
+                desired[identity] = row
+        counts = self.counts[f"{self.spec.name}.{child.name}"]
+        writes = []
+        for identity, row in desired.items():
+            digest = content_hash(row)
+            old = stored.get(identity)
+            if old is not None and old[1] == digest:
+                counts.unchanged += 1
+                continue
+            if old is None:
+                counts.inserted += 1
+            else:
+                counts.updated += 1
+            writes.append({**row, "content_hash": digest, "last_sync_time": self.now})
+        upsert(model, writes, self.batch_size)
+        gone = [pk for identity, (pk, _) in stored.items() if identity not in desired]
+        for start in range(0, len(gone), self.batch_size):
+            model.objects.filter(pk__in=gone[start : start + self.batch_size]).delete()
+        counts.deleted += len(gone)
