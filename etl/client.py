@@ -54,9 +54,15 @@ class Token:
     access_expires_at: datetime
     refresh_token: str = ""
     refresh_expires_at: datetime | None = None
+    obtained_at: datetime | None = None
 
     def fresh(self, now: datetime) -> bool:
-        return bool(self.access_token) and self.access_expires_at - RENEW_MARGIN > now
+        # Renew RENEW_MARGIN before expiry, or a tenth of the lifetime for short-lived tokens
+        # (else a token living less than the margin would be renewed before every request).
+        margin = RENEW_MARGIN
+        if self.obtained_at is not None:
+            margin = min(margin, (self.access_expires_at - self.obtained_at) / 10)
+        return bool(self.access_token) and self.access_expires_at - margin > now
 
     def refreshable(self, now: datetime) -> bool:
         return bool(self.refresh_token) and (
@@ -262,6 +268,7 @@ class BreezewayClient:
             access_expires_at=now + access_lifetime,
             refresh_token=str(body.get("refresh_token") or ""),
             refresh_expires_at=now + DEFAULT_REFRESH_LIFETIME,
+            obtained_at=now,
         )
 
     # --- data requests -----------------------------------------------------------------------

@@ -49,6 +49,7 @@ def _token(row: ApiToken) -> Token:
         access_expires_at=row.access_expires_at or utcnow(),
         refresh_token=row.refresh_token,
         refresh_expires_at=row.refresh_expires_at,
+        obtained_at=row.updated_at,
     )
 
 

@@ -1,0 +1,143 @@
+"""Injected faults: 5xx, 429 bursts, delays, failing paths, page shifts; live editing."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from simulator import Faults, Simulator
+from tests.simulator.conftest import API, AUTH, Api, make_sim
+
+
+def test_server_errors(api: Api) -> None:
+    api.sim.faults.error_rate = 1.0
+    statuses = set()
+    for _ in range(12):
+        response = api.get("/property")
+        statuses.add(response.status_code)
+        assert response.json()["error"]
+    assert statuses <= {500, 502, 503} and len(statuses) > 1
+    assert api.sim.stats["faults_injected"]["error"] == 12
+    # Never on the control endpoints, nor on auth.
+    assert api.http.get("/_sim/companies").status_code == 200
+    company = api.company
+    obtained = api.http.post(
+        f"{AUTH}/", json={"client_id": company.client_id, "client_secret": company.client_secret}
+    )
+    assert obtained.status_code == 200
+    api.sim.faults.error_rate = 0.0
+    assert api.get("/property").status_code == 200
+
+
+def test_rate_limit_burst(api: Api) -> None:
+    faults = api.sim.faults
+    faults.rate_limit_rate, faults.rate_limit_burst, faults.rate_limit_retry_after = 1.0, 3, 2
+    first = api.get("/property")
+    assert first.status_code == 429
+    assert first.headers["Retry-After"] == "2" and first.json()["retry_after"] == 2
+    faults.rate_limit_rate = 0.0
+    # The burst goes on for that credential until its three 429s are sent.
+    assert [api.get("/property").status_code for _ in range(3)] == [429, 429, 200]
+    assert api.sim.stats["faults_injected"]["rate_limit"] == 3
+
+
+def test_rate_limit_burst_is_per_credential(sim: Simulator) -> None:
+    one, two = Api(sim, sim.companies[0]), Api(sim, sim.companies[1])
+    sim.faults.rate_limit_rate = 1.0
+    assert one.get("/people").status_code == 429
+    sim.faults.rate_limit_rate = 0.0
+    assert two.get("/people").status_code == 200
+    assert one.get("/people").status_code == 429
+    assert one.get("/people").status_code == 200
+
+
+def test_fail_paths(api: Api) -> None:
+    api.sim.faults.update(
+        {
+            "fail_paths": [
+                {"path": "/property", "page": 2, "status": 503},
+                {"path": "/task/{id}/comments"},
+            ]
+        }
+    )
+    assert api.get("/property", limit=5).status_code == 200
+    for _ in range(3):
+        assert api.get("/property", limit=5, page=2).status_code == 503
+    assert api.get("/property", limit=5, page=3).status_code == 200
+    task = api.sim.snapshot(1001)["tasks"][0]["id"]
+    assert api.get(f"/task/{task}/comments").status_code == 500
+    assert api.get(f"/task/{task}").status_code == 200
+    assert api.sim.stats["faults_injected"]["fail_path"] == 4
+
+
+def test_page_shift_shows_one_record_on_two_pages(api: Api) -> None:
+    first = api.json("/property", limit=5)
+    api.sim.faults.page_shift_rate = 1.0
+    second = api.json("/property", limit=5, page=2)
+    assert second["results"][0] == first["results"][-1]
+    assert second["total_results"] == first["total_results"] + 1
+    api.sim.faults.page_shift_rate = 0.0
+    newest = api.json("/property", limit=1)["results"][0]
+    assert newest["id"] not in {p["id"] for p in first["results"]}
+    assert newest["id"] in {p["id"] for p in api.sim.snapshot(1001)["properties"]}
+    assert api.sim.stats["faults_injected"]["page_shift"] == 1
+
+
+def test_page_shift_on_tasks_and_reservations(api: Api) -> None:
+    truth = api.sim.snapshot(1001)
+    counts: dict[int, int] = {}
+    for task in truth["tasks"]:
+        counts[task["home_id"]] = counts.get(task["home_id"], 0) + 1
+    home = max(counts, key=counts.__getitem__)
+    first = api.json("/task", home_id=home, limit=50)
+    reservations = api.json("/reservation", limit=5)
+    api.sim.faults.page_shift_rate = 1.0
+    second = api.json("/task", home_id=home, limit=50, page=2)
+    assert second["results"][0] == first["results"][-1]
+    shifted = api.json("/reservation", limit=5, page=2)
+    assert shifted["results"][0] == reservations["results"][-1]
+    assert api.json("/task", home_id=home, limit=50, page=1)["total_results"] == counts[home] + 1
+
+
+def test_latency_and_timeouts_over_http() -> None:
+    sim = make_sim(faults=Faults(auth_min_interval=0))
+    with sim.serve() as server, httpx.Client(base_url=server.url, timeout=0.2) as http:
+        company = sim.companies[0]
+        token = http.post(
+            f"{AUTH}/",
+            json={"client_id": company.client_id, "client_secret": company.client_secret},
+        ).json()["access_token"]
+        headers = {"Authorization": f"JWT {token}"}
+        sim.faults.latency = 0.4
+        with pytest.raises(httpx.ReadTimeout):
+            http.get(f"{API}/people", headers=headers)
+        sim.faults.latency = 0.0
+        sim.faults.timeout_rate, sim.faults.timeout_delay = 1.0, 0.4
+        with pytest.raises(httpx.ReadTimeout):
+            http.get(f"{API}/people", headers=headers)
+        sim.faults.timeout_rate = 0.0
+        assert http.get(f"{API}/people", headers=headers).status_code == 200
+        # Delays are slept outside the state lock: the control API still answers at once.
+        assert http.get("/_sim/stats").json()["faults_injected"] == {"latency": 1, "timeout": 1}
+
+
+def test_faults_are_reproducible() -> None:
+    runs = []
+    for _ in range(2):
+        sim = make_sim(faults=Faults(error_rate=0.5, auth_min_interval=0))
+        api = Api(sim, sim.companies[0])
+        runs.append([api.get("/people").status_code for _ in range(20)])
+    assert runs[0] == runs[1] and len(set(runs[0])) > 1
+
+
+def test_faults_control_endpoint(api: Api) -> None:
+    response = api.http.post("/_sim/faults", json={"error_rate": 1, "latency": 0})
+    assert response.status_code == 200 and response.json()["error_rate"] == 1.0
+    assert api.sim.faults.error_rate == 1.0
+    assert api.get("/people").status_code >= 500
+    assert api.http.post("/_sim/faults", json={"nope": 1}).status_code == 400
+    assert api.http.post("/_sim/faults", json={"error_rate": 2}).status_code == 400
+    bad_rule = {"fail_paths": [{"page": 2}]}
+    assert api.http.post("/_sim/faults", json=bad_rule).status_code == 400
+    assert api.sim.faults.error_rate == 1.0  # a refused update changes nothing
+    assert api.http.get("/_sim/faults").json()["auth_min_interval"] == 0.0
