@@ -164,9 +164,7 @@ DEDUP_DERIVED_KEYS = "breezeway.natural_keys.LEGACY_DERIVED_KEYS"
 
 # --- Sync (etl) -------------------------------------------------------------------------------
 # Each active region syncs when BREEZEWAY_<CODE>_CLIENT_ID and _CLIENT_SECRET are set.
-BREEZEWAY_API_URL = env_url(
-    "BREEZEWAY_API_URL", "https://api.breezeway.io/public/inventory/v1"
-)
+BREEZEWAY_API_URL = env_url("BREEZEWAY_API_URL", "https://api.breezeway.io/public/inventory/v1")
 BREEZEWAY_AUTH_URL = env_url("BREEZEWAY_AUTH_URL", "https://api.breezeway.io/public/auth/v1")
 SYNC_PAGE_SIZE = env_int("SYNC_PAGE_SIZE", 100, minimum=1)
 # Requests in flight at once for per-property task lists and per-task child calls.

@@ -1,4 +1,4 @@
-"""The demo path on SQLite, with no services: generate, report, migrate, report, restore list."""
+"""The demo path on SQLite, with no services: remediation, then two syncs from the simulator."""
 
 import json
 import os
@@ -48,3 +48,8 @@ def test_demo_script_runs(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.count("Duplicate report (sqlite)") == 2
+    # Then two syncs from the simulator: the first writes the mirror, the second nothing.
+    written = [
+        line.split(":")[1].strip() for line in proc.stdout.splitlines() if "rows written" in line
+    ]
+    assert len(written) == 2 and int(written[0]) > 0 and written[1] == "0", proc.stdout

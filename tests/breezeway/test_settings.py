@@ -35,6 +35,9 @@ print(json.dumps({
     "DEDUP_LOCK_TIMEOUT": settings.DEDUP_LOCK_TIMEOUT,
     "DEDUP_WORK_MEM": settings.DEDUP_WORK_MEM,
     "DEDUP_STRATEGY": settings.DEDUP_STRATEGY,
+    "SYNC": {
+        k: getattr(settings, k) for k in dir(settings) if k.startswith(("SYNC_", "BREEZEWAY_"))
+    },
     "django": django.get_version(),
 }))
 """
@@ -230,3 +233,43 @@ def test_dedup_strategy_values(strategy: str) -> None:
 @pytest.mark.parametrize("strategy", ["fast", "Auto", ""])
 def test_bad_dedup_strategy(strategy: str) -> None:
     assert "DEDUP_STRATEGY" in config_error(SECRET_KEY="k", DEDUP_STRATEGY=strategy)
+
+
+# --- sync -------------------------------------------------------------------------------------
+
+
+def test_sync_defaults() -> None:
+    sync = load(SECRET_KEY="k")["SYNC"]
+    assert sync["BREEZEWAY_API_URL"] == "https://api.breezeway.io/public/inventory/v1"
+    assert sync["BREEZEWAY_AUTH_URL"] == "https://api.breezeway.io/public/auth/v1"
+    assert (sync["SYNC_PAGE_SIZE"], sync["SYNC_CONCURRENCY"]) == (100, 8)
+    assert sync["SYNC_RETRY_AFTER_CAP"] == 120.0
+    assert (sync["SYNC_CHILD_WINDOW_DAYS_BACK"], sync["SYNC_CHILD_WINDOW_DAYS_AHEAD"]) == (35, 45)
+    assert sync["SYNC_FULL_SWEEP_HOURS"] == 24.0
+
+
+def test_sync_values_and_urls() -> None:
+    sync = load(
+        SECRET_KEY="k",
+        SYNC_CONCURRENCY="3",
+        BREEZEWAY_API_URL="http://127.0.0.1:8765/public/inventory/v1/",
+    )["SYNC"]
+    assert sync["SYNC_CONCURRENCY"] == 3
+    assert sync["BREEZEWAY_API_URL"] == "http://127.0.0.1:8765/public/inventory/v1"
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("SYNC_CONCURRENCY", "0"),
+        ("SYNC_CONCURRENCY", "eight"),
+        ("SYNC_PAGE_SIZE", "1.5"),
+        ("SYNC_RETRY_AFTER_CAP", "-1"),
+        ("SYNC_HTTP_TIMEOUT", "0"),
+        ("SYNC_FULL_SWEEP_HOURS", "daily"),
+        ("BREEZEWAY_API_URL", "api.breezeway.io"),
+        ("BREEZEWAY_AUTH_URL", "ftp://x/y"),
+    ],
+)
+def test_bad_sync_settings_name_the_variable(name: str, raw: str) -> None:
+    assert name in config_error(SECRET_KEY="k", **{name: raw})
