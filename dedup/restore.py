@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import connections, models, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from breezeway.locks import REMEDIATION_LOCK
@@ -67,6 +68,8 @@ def restore_rows(
             if entry.restored_at is not None:
                 raise RestoreError(f"archived row {entry.pk} was already restored")
             model = model_for_table(entry.table_name)
+            # After `migrate breezeway 0002` the columns later migrations add are gone.
+            fields = present_fields(connection, model)
             constraint = natural_key_constraint(model)
             present, _ = constraint_state(connection, entry.table_name, constraint.name)
             # Derived key columns were not filled in losing copies; the archive's natural key
@@ -74,7 +77,9 @@ def restore_rows(
             restored = row_to_instance(model, {**entry.row_data, **entry.natural_key})
             manager = model._base_manager.using(using)
             if replace:
-                kept = manager.filter(pk=entry.kept_row_id).first()
+                kept = (
+                    manager.filter(pk=entry.kept_row_id).only(*(f.attname for f in fields)).first()
+                )
                 if kept is None:
                     raise RestoreError(
                         f"archived row {entry.pk}: kept row {entry.table_name} "
@@ -84,13 +89,15 @@ def restore_rows(
                     run_id=run_id,
                     table_name=entry.table_name,
                     natural_key=entry.natural_key,
-                    row_data=_row_json(kept),
+                    row_data=_row_json(kept, fields),
                     kept_row_id=kept.pk,
                     copies=1,
                     archived_at=timezone.now(),
                 )
                 restored.pk = kept.pk
-                restored.save(using=using, force_update=True)
+                restored.save(
+                    using=using, update_fields=[f.attname for f in fields if not f.primary_key]
+                )
                 result.replaced += 1
             else:
                 if present:
@@ -103,17 +110,39 @@ def restore_rows(
                 if manager.filter(pk=restored.pk).exists():
                     # Its id went to the row it was swapped with (--replace): a new id will do.
                     restored.pk = None
-                restored.save(using=using, force_insert=True)
+                insert_row(connection, restored, fields)
                 result.inserted += 1
             entry.restored_at = timezone.now()
             entry.save(using=using, update_fields=["restored_at"])
     return result
 
 
-def _row_json(instance: models.Model) -> dict:
+def present_fields(connection: BaseDatabaseWrapper, model: type[models.Model]) -> list:
+    """The model's concrete fields whose columns the table has now."""
+    with connection.cursor() as cur:
+        table = connection.introspection.get_table_description(cur, model._meta.db_table)
+    columns = {column.name for column in table}
+    return [f for f in model._meta.concrete_fields if f.column in columns]
+
+
+def insert_row(connection: BaseDatabaseWrapper, instance: models.Model, fields: list) -> None:
+    """INSERT the instance's values for these fields only (the id too, when it has one)."""
+    fields = [f for f in fields if not (f.primary_key and instance.pk is None)]
+    quote = connection.ops.quote_name
+    sql = "INSERT INTO {} ({}) VALUES ({})".format(
+        quote(instance._meta.db_table),
+        ", ".join(quote(f.column) for f in fields),
+        ", ".join(["%s"] * len(fields)),
+    )
+    values = [f.get_db_prep_save(getattr(instance, f.attname), connection) for f in fields]
+    with connection.cursor() as cur:
+        cur.execute(sql, values)
+
+
+def _row_json(instance: models.Model, fields: list) -> dict:
     """The row as archived JSON: ISO dates and times (full precision), decimals as strings."""
     data = {}
-    for field in instance._meta.concrete_fields:
+    for field in fields:
         value = getattr(instance, field.attname)
         if isinstance(value, datetime.date | datetime.time):
             value = value.isoformat()

@@ -12,6 +12,8 @@ from dedup.keys import constraint_columns
 
 # Columns that record when a copy was written, not what it says: never compared.
 SYNC_TIME_COLUMNS = ("last_sync_time",)
+# The sync's bookkeeping of what it wrote (a hash of the source payload): not content either.
+BOOKKEEPING_COLUMNS = ("content_hash",)
 
 
 class RemediationError(RuntimeError):
@@ -54,7 +56,9 @@ class TableSpec:
                 )
         pk = model._meta.pk.column
         sync_time = next((c for c in SYNC_TIME_COLUMNS if c in columns), None)
-        skip = {pk, *SYNC_TIME_COLUMNS, *([derived.column] if derived else [])}
+        skip = {pk, *SYNC_TIME_COLUMNS, *BOOKKEEPING_COLUMNS}
+        if derived:
+            skip.add(derived.column)
         return cls(
             table=model._meta.db_table,
             pk_column=pk,

@@ -22,6 +22,7 @@ PARENTS = {
 NOT_CONTENT = {
     "id",
     "last_sync_time",
+    "content_hash",
     "photo_key",
     "guest_key",
     "assignee_key",

@@ -10,7 +10,7 @@ from django.db import connection, connections
 
 from breezeway import models as m
 from breezeway.locks import REMEDIATION_LOCK
-from etl.models import SyncRun
+from etl.models import ApiToken, RejectedRecord, SyncRun
 from etl.pipeline import SyncOptions, sync_region
 from tests.support.mirror import mirror_differences
 
@@ -147,3 +147,31 @@ def test_add_region(db, capsys) -> None:
         call_command("add_region", "bad code!", "--name", "x", "--company-id", "1")
     with pytest.raises(CommandError, match="positive"):
         call_command("add_region", "eu", "--name", "x", "--company-id", "0")
+
+
+def test_pages_shifting_during_a_sync_duplicate_nothing(sim, run_sync, settings) -> None:
+    settings.SYNC_PAGE_SIZE = 4
+    sim.faults.page_shift_rate = 0.5  # new records appear while the sync pages
+    runs = run_sync()
+    assert all(run.status == "success" for run in runs)
+    sim.faults.page_shift_rate = 0
+    run_sync(full_sweep=True)
+    company = sim.companies[0]
+    assert mirror_differences(company.code, sim.snapshot(company.company_id)) == []
+
+
+def test_secrets_appear_in_no_log_and_no_record(sim, run_sync, caplog) -> None:
+    caplog.set_level("DEBUG")
+    sim.faults.error_rate = 0.2
+    sim.faults.token_ttl = 1.0
+    sim.faults.auth_min_interval = 0.0
+    runs = run_sync()
+    company = sim.companies[0]
+    stored = ApiToken.objects.get(region_id=company.code)
+    secrets = [company.client_secret, stored.access_token, stored.refresh_token]
+    records = " ".join(f"{run.error} {run.details}" for run in SyncRun.objects.all()) + " ".join(
+        f"{r.reason} {r.payload}" for r in RejectedRecord.objects.all()
+    )
+    for secret in secrets:
+        assert secret and secret not in caplog.text and secret not in records
+    assert any(run.retries for run in runs)
