@@ -31,5 +31,9 @@ format: $(STAMP)
 bench-remediation: $(STAMP)
 	$(PY) bench/remediation.py --scale $${SCALE:-0.05}
 
+.PHONY: bench-sync
+bench-sync: $(STAMP)
+	$(PY) bench/sync.py --scale $${SCALE:-1.0}
+
 clean:
 	rm -rf var/demo.sqlite3 .pytest_cache

@@ -1,6 +1,7 @@
 """Extraction: API pages and per-property task lists (concurrent), as chunks for the loader."""
 
 import logging
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ class Chunk:
     errors: list[str] = field(default_factory=list)  # failures that outlived the retries
     complete: bool = False  # the listing this chunk ends was fetched entirely
     skipped_scope: str = ""  # e.g. a property whose task list answers 422
+    # Tasks whose requirements and comments are still to fetch (the extractor's own use).
+    children_wanted: list[tuple[Incoming, str]] = field(default_factory=list)
 
 
 def extract_listing(
@@ -102,9 +105,12 @@ class TaskExtractor:
     def run(
         self, property_ids: list[str], progress: Callable[[int, int], None] | None = None
     ) -> Iterator[Chunk]:
-        jobs: list[tuple[Callable[..., Chunk], Any]] = [
-            (self.property_tasks, home_id) for home_id in property_ids
-        ]
+        """Chunks as jobs finish. A property's job lists its tasks and probes the missing ones;
+        each task whose children are wanted becomes a job of its own, so one property with
+        hundreds of tasks does not serialise its calls on one thread."""
+        jobs: deque[tuple[Callable[..., Chunk], tuple]] = deque(
+            (self.property_tasks, (home_id,)) for home_id in property_ids
+        )
         if self.policy.full_sweep:
             # Tasks of properties no longer listed (or unknown) are asked for one by one.
             listed_properties = set(property_ids)
@@ -114,31 +120,43 @@ class TaskExtractor:
                 if home_id not in listed_properties
                 for task_id in task_ids
             )
-            jobs += [(self.probe_all, orphans[i : i + 50]) for i in range(0, len(orphans), 50)]
+            jobs.extend(
+                (self.probe_all, (orphans[i : i + 50],)) for i in range(0, len(orphans), 50)
+            )
+        total = len(jobs)
         if progress:
-            progress(0, len(jobs))
-        pending = iter(jobs)
+            progress(0, total)
         in_flight: set[Future] = set()
         with ThreadPoolExecutor(self.concurrency, thread_name_prefix="bw-fetch") as pool:
             while True:
-                # Keep a bounded queue of jobs, so memory stays flat on large accounts.
-                while len(in_flight) < 2 * self.concurrency:
-                    job = next(pending, None)
-                    if job is None:
-                        break
-                    in_flight.add(pool.submit(*job))
+                # A bounded queue of jobs keeps memory flat on large accounts.
+                while jobs and len(in_flight) < 2 * self.concurrency:
+                    job, args = jobs.popleft()
+                    in_flight.add(pool.submit(job, *args))
                 if not in_flight:
                     return
                 done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                 for future in done:
+                    chunk = future.result()
+                    # Children before further properties: their tasks are waiting to load.
+                    for incoming, task_id in reversed(chunk.children_wanted):
+                        jobs.appendleft((self.children_job, (incoming, task_id)))
+                    total += len(chunk.children_wanted)
+                    chunk.children_wanted = []
                     if progress:
-                        progress(1, len(jobs))
-                    yield future.result()
+                        progress(1, total)
+                    yield chunk
 
     def probe_all(self, task_ids: list[str]) -> Chunk:
         chunk = Chunk()
         for task_id in task_ids:
             self.probe(task_id, chunk)
+        return chunk
+
+    def children_job(self, incoming: Incoming, task_id: str) -> Chunk:
+        chunk = Chunk()
+        self.fetch_children(incoming, task_id, chunk)
+        chunk.records.append(incoming)
         return chunk
 
     def property_tasks(self, home_id: str) -> Chunk:
@@ -162,7 +180,8 @@ class TaskExtractor:
                 task_id = str(record["id"]).strip()
                 seen.add(task_id)
                 if self.policy.wants(record, self.known.get(task_id)):
-                    self.fetch_children(incoming, task_id, chunk)
+                    chunk.children_wanted.append((incoming, task_id))
+                    continue
             chunk.records.append(incoming)
         if chunk.complete:
             # Absent from a complete list is no evidence of deletion (the API hides some
@@ -186,8 +205,9 @@ class TaskExtractor:
             return
         incoming = Incoming(record, state={"listed": False})
         if isinstance(record, dict) and self.policy.wants(record, self.known.get(task_id)):
-            self.fetch_children(incoming, task_id, chunk)
-        chunk.records.append(incoming)
+            chunk.children_wanted.append((incoming, task_id))
+        else:
+            chunk.records.append(incoming)
 
     def fetch_children(self, incoming: Incoming, task_id: str, chunk: Chunk) -> None:
         complete = True

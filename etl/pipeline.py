@@ -136,7 +136,10 @@ class ListingSink(EntitySink):
         missing = self.spec.model.objects.filter(
             region=self.ctx.region, deleted_at__isnull=True, **self.scope
         ).exclude(**{f"{self.spec.id_field}__in": list(self.seen)})
-        missing.update(missing_listings=F("missing_listings") + 1)
+        # Bookkeeping writes, reported apart from the data rows they do not change.
+        outcome.details["listing_misses"] = missing.update(
+            missing_listings=F("missing_listings") + 1
+        )
         gone = list(
             missing.filter(missing_listings__gte=MISSING_LISTINGS_TO_DELETE).values_list(
                 "pk", flat=True
