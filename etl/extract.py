@@ -2,7 +2,7 @@
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -103,7 +103,10 @@ class TaskExtractor:
             self.by_property.setdefault(task.home_id or "", set()).add(task_id)
 
     def run(
-        self, property_ids: list[str], progress: Callable[[int, int], None] | None = None
+        self,
+        property_ids: list[str],
+        progress: Callable[[int, int], None] | None = None,
+        probes: Iterable[str] = (),
     ) -> Iterator[Chunk]:
         """Chunks as jobs finish. A property's job lists its tasks and probes the missing ones;
         each task whose children are wanted becomes a job of its own, so one property with

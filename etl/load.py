@@ -70,12 +70,18 @@ def key_attnames(model: type[models.Model]) -> tuple[list[str], list[str]]:
     return names, [model._meta.get_field(name).attname for name in names]
 
 
-def upsert(model: type[models.Model], rows: list[dict[str, Any]], batch_size: int) -> list:
-    """INSERT ... ON CONFLICT (natural key) DO UPDATE of the rows (all with the same columns)."""
+def upsert(
+    model: type[models.Model],
+    rows: list[dict[str, Any]],
+    batch_size: int,
+    insert_only: tuple[str, ...] = (),
+) -> list:
+    """INSERT ... ON CONFLICT (natural key) DO UPDATE of the rows (all with the same columns);
+    `insert_only` columns are written by the INSERT and left alone by the UPDATE."""
     if not rows:
         return []
     unique_fields, unique_attnames = key_attnames(model)
-    update_fields = [name for name in rows[0] if name not in unique_attnames]
+    update_fields = [n for n in rows[0] if n not in unique_attnames and n not in insert_only]
     return model.objects.bulk_create(
         [model(**row) for row in rows],
         batch_size=batch_size,
@@ -97,6 +103,15 @@ class BatchLoader:
         for child in spec.children:
             self.counts[f"{spec.name}.{child.name}"] = TableCounts()
         self.rejected: list[Rejected] = []
+        # The mirror row's own timestamps (legacy DEFAULT now()) are sent explicitly: a row
+        # with a database default makes Django build one VALUES (...) per row instead of its
+        # UNNEST arrays, several times slower on large batches.
+        self._stamps = [
+            f.attname
+            for f in spec.model._meta.concrete_fields
+            if f.attname in ("created_at", "updated_at") and f.has_db_default()
+        ]
+        self._insert_only = tuple(name for name in self._stamps if name == "created_at")
         self._defaults = {
             f.attname: (0 if f.attname == "missing_listings" else None)
             for f in spec.model._meta.concrete_fields
@@ -181,9 +196,10 @@ class BatchLoader:
             self.rejected.extend(parsed.rejected)
             parsed_records[record_id] = parsed
             row = {**parsed.row, **wanted, "content_hash": digest, "last_sync_time": self.now}
+            row.update(dict.fromkeys(self._stamps, self.now))
             writes.setdefault(tuple(sorted(wanted)), []).append(row)
         for rows in writes.values():
-            for obj in upsert(model, rows, self.batch_size):
+            for obj in upsert(model, rows, self.batch_size, insert_only=self._insert_only):
                 pks[getattr(obj, id_field)] = obj.pk
         return pks, parsed_records
 

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import httpx
 from django.conf import settings
 from django.db import connection
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from breezeway.locks import REMEDIATION_LOCK, sync_lock_key
@@ -32,6 +32,10 @@ SWEEPING = ("reservations", "tasks")
 # Complete listings in a row that must miss a property or reservation before it is deleted.
 MISSING_LISTINGS_TO_DELETE = 2
 AUTH_FAILED = "authentication failed"
+WORKER_LOST = "worker lost: the process running this sync died"
+# The deletion reconciler asks for tasks one by one; it shares the tasks sync's lock.
+RECONCILE = "task_deletions"
+LOCK_ENTITY = {RECONCILE: "tasks"}
 
 Progress = Callable[[str, int, int | None], None]  # (label, advance, total)
 
@@ -184,9 +188,11 @@ def full_sweep_due(region: Region, entity: str, now: datetime) -> bool:
 # --- per-entity extraction ---------------------------------------------------------------------
 
 
-def plan(spec: EntitySpec, ctx: SyncContext) -> tuple[Iterable[Chunk], EntitySink]:
+def plan(spec: EntitySpec, ctx: SyncContext, entity: str) -> tuple[Iterable[Chunk], EntitySink]:
     """The chunks an entity sync consumes, and the sink that loads them."""
     client = ctx.client
+    if entity == RECONCILE:
+        return task_chunks(ctx, reconcile=True), EntitySink(spec, ctx)
     if spec.name == "properties":
         return extract_listing(client, spec.path), ListingSink(spec, ctx, scope={})
     if spec.name == "reservations":
@@ -212,7 +218,9 @@ def child_policy(ctx: SyncContext) -> ChildPolicy:
     )
 
 
-def task_chunks(ctx: SyncContext) -> Iterator[Chunk]:
+def task_chunks(ctx: SyncContext, reconcile: bool = False) -> Iterator[Chunk]:
+    """Every listed property's tasks; or, to reconcile deletions, only the tasks no list
+    shows (hidden ones, and those of properties gone), each asked for by id."""
     known = {
         task_id: KnownTask(home_id, synced_for, listed)
         for task_id, home_id, synced_for, listed in Task.objects.filter(
@@ -225,7 +233,20 @@ def task_chunks(ctx: SyncContext) -> Iterator[Chunk]:
         .values_list("property_id", flat=True)
     )
     extractor = TaskExtractor(ctx.client, child_policy(ctx), known, settings.SYNC_CONCURRENCY)
-    yield from extractor.run(property_ids, lambda n, total: ctx.advance("tasks", n, total))
+
+    def progress(advance: int, total: int) -> None:
+        ctx.advance("tasks", advance, total)
+
+    if reconcile:
+        listed_properties = set(property_ids)
+        unlisted = sorted(
+            task_id
+            for task_id, task in known.items()
+            if not task.listed or task.home_id not in listed_properties
+        )
+        yield from extractor.run([], progress, probes=unlisted)
+    else:
+        yield from extractor.run(property_ids, progress)
 
 
 # --- one entity, one region -------------------------------------------------------------------
@@ -268,13 +289,17 @@ def sync_entity(
 ) -> SyncRun:
     """Sync one entity of one region; the returned SyncRun says how it went."""
     options = options or SyncOptions()
-    spec = ENTITIES[entity]
-    now = timezone.now()
-    run = SyncRun.objects.create(region=region, entity=entity, started_at=now)
-    with sync_locks(region.code, entity) as refusal:
+    spec = ENTITIES[LOCK_ENTITY.get(entity, entity)]
+    with sync_locks(region.code, LOCK_ENTITY.get(entity, entity)) as refusal:
+        now = timezone.now()
         if refusal:
             log.info("%s sync of %s skipped: %s", entity, region.code, refusal)
+            run = SyncRun(region=region, entity=entity, started_at=now)
             return finish_run(run, status=SyncRun.Status.SKIPPED, error=refusal)
+        # Holding the lock, no other run of this pair can be alive: any still `running` died.
+        mark_lost(SyncRun.objects.filter(region=region, entity__in=sharing_lock(entity)))
+        run = SyncRun.objects.create(region=region, entity=entity, started_at=now)
+        log.info("%s sync of %s started (run %s)", entity, region.code, run.pk)
         full = options.full_sweep
         if full is None:
             full = entity in SWEEPING and full_sweep_due(region, entity, now)
@@ -282,7 +307,7 @@ def sync_entity(
         calls, retries = client.calls, client.retries
         started = time.perf_counter()
         try:
-            chunks, sink = plan(spec, ctx)
+            chunks, sink = plan(spec, ctx, entity)
             if options.staged:
                 chunks = list(chunks)
                 fetch_seconds = time.perf_counter() - started
@@ -294,9 +319,11 @@ def sync_entity(
         except AuthFailed as exc:
             return finish_run(run, status=SyncRun.Status.FAILED, error=f"{AUTH_FAILED}: {exc}")
         except (ApiError, httpx.HTTPError) as exc:
+            # Transient by nature (the API or the network): worth another try later.
+            run.details = {"retryable": True}
             return finish_run(run, status=SyncRun.Status.FAILED, error=str(exc))
         except BaseException as exc:
-            # A bug or a database failure: leave a truthful run record, then let it surface.
+            # A bug, a database failure, a time limit: leave a truthful run record, re-raise.
             finish_run(run, status=SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
             raise
         if entity == "tasks":
@@ -307,7 +334,55 @@ def sync_entity(
         outcome.details["load_seconds"] = round(outcome.load_seconds, 3)
         run.api_calls = client.calls - calls
         run.retries = client.retries - retries
-        return record_outcome(run, outcome)
+        run = record_outcome(run, outcome)
+        log.info(
+            "%s sync of %s %s: fetched %d, inserted %d, updated %d, unchanged %d, deleted %d, "
+            "rejected %d, %d API calls, %.1f s",
+            entity,
+            region.code,
+            run.status,
+            run.fetched,
+            run.inserted,
+            run.updated,
+            run.unchanged,
+            run.deleted,
+            run.rejected,
+            run.api_calls,
+            outcome.details["seconds"],
+        )
+        return run
+
+
+def sharing_lock(entity: str) -> list[str]:
+    """The entities whose syncs take the same lock as this one's."""
+    lock = LOCK_ENTITY.get(entity, entity)
+    return [e for e in (*ENTITY_ORDER, RECONCILE) if LOCK_ENTITY.get(e, e) == lock]
+
+
+def mark_lost(runs: QuerySet) -> int:
+    """Mark `running` runs failed: their worker died (its locks went with its connection)."""
+    return runs.filter(status=SyncRun.Status.RUNNING).update(
+        status=SyncRun.Status.FAILED, error=WORKER_LOST, finished_at=timezone.now()
+    )
+
+
+def sweep_lost_runs() -> int:
+    """Mark failed every `running` run whose locks nobody holds any more; return how many."""
+    marked = 0
+    pairs = (
+        SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
+        .values_list("region_id", "entity")
+        .distinct()
+    )
+    for region_code, entity in pairs:
+        with sync_locks(region_code, LOCK_ENTITY.get(entity, entity)) as refusal:
+            if refusal is None:  # free: whoever was running this pair is gone
+                marked += mark_lost(
+                    SyncRun.objects.filter(region_id=region_code, entity__in=sharing_lock(entity))
+                )
+    if marked:
+        log.warning("marked %d sync run(s) failed: %s", marked, WORKER_LOST)
+    return marked
 
 
 def record_outcome(run: SyncRun, outcome: Outcome) -> SyncRun:
@@ -364,13 +439,13 @@ def make_client(region: Region, transport: httpx.BaseTransport | None = None) ->
 
 def ordered(entities: Iterable[str] | None) -> list[str]:
     wanted = set(entities or ENTITY_ORDER)
-    unknown = wanted - set(ENTITY_ORDER)
+    unknown = wanted - set(ENTITY_ORDER) - {RECONCILE}
     if unknown:
         raise ValueError(
             f"unknown entit{'y' if len(unknown) == 1 else 'ies'} {', '.join(sorted(unknown))}; "
             f"choose from {', '.join(ENTITY_ORDER)}"
         )
-    return [name for name in ENTITY_ORDER if name in wanted]
+    return [name for name in (*ENTITY_ORDER, RECONCILE) if name in wanted]
 
 
 def sync_region(

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from breezeway.models import Region
 from etl.credentials import credential_variables, has_credentials
 from etl.models import SyncRun
-from etl.pipeline import ENTITY_ORDER, SyncOptions, sync_region
+from etl.pipeline import ENTITY_ORDER, RECONCILE, SyncOptions, sync_region
 
 FAILING = (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL)
 
@@ -62,9 +62,10 @@ class Command(BaseCommand):
             "--entity",
             action="append",
             dest="entities",
-            choices=ENTITY_ORDER,
+            choices=[*ENTITY_ORDER, RECONCILE],
             metavar="NAME",
-            help=f"repeatable; one of {', '.join(ENTITY_ORDER)} (default: all, in that order)",
+            help=f"repeatable; one of {', '.join(ENTITY_ORDER)} (default: all, in that order), "
+            f"or {RECONCILE}: ask for every task no list shows (hidden ones, deleted ones)",
         )
         sweep = parser.add_mutually_exclusive_group()
         sweep.add_argument(
