@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
-.PHONY: venv demo test lint format bench-remediation clean
+.PHONY: venv demo run test lint format bench-remediation clean
 
 venv: $(STAMP)
 
@@ -16,6 +16,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 demo: $(STAMP)
 	PYTHON=$(PY) ./scripts/demo.sh
+
+run: $(STAMP)
+	PYTHON=$(PY) ./scripts/run.sh
 
 test: $(STAMP)
 	$(PY) -m pytest

@@ -88,6 +88,7 @@ INSTALLED_APPS = [
     "breezeway.apps.BreezewayConfig",
     "dedup.apps.DedupConfig",
     "etl.apps.EtlConfig",
+    "django_celery_beat",
 ]
 
 MIDDLEWARE = [
@@ -191,7 +192,43 @@ if SYNC_HTTP_TIMEOUT <= 0:
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # Without a broker, tasks run in-process so the demo needs no services.
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
-
+CELERY_TASK_EAGER_PROPAGATES = True
+# A sync task is acknowledged when it ends, not when it starts, and a worker that dies
+# mid-task gives its message back: the task runs again (safe: syncs are idempotent, and the
+# advisory locks die with the dead worker's database connection).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long tasks: do not hoard messages other workers could run
+# The longest a sync task may run: soft limit (the task records a failed run and stops), then
+# the hard limit (the worker kills it). One region's full sweep of 20,000 tasks takes minutes.
+SYNC_TASK_SOFT_TIME_LIMIT = env_int("SYNC_TASK_SOFT_TIME_LIMIT", 3 * 3600, minimum=1)
+SYNC_TASK_TIME_LIMIT = env_int("SYNC_TASK_TIME_LIMIT", SYNC_TASK_SOFT_TIME_LIMIT + 300, minimum=1)
+if SYNC_TASK_TIME_LIMIT <= SYNC_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("SYNC_TASK_TIME_LIMIT must be above SYNC_TASK_SOFT_TIME_LIMIT.")
+CELERY_TASK_SOFT_TIME_LIMIT = SYNC_TASK_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = SYNC_TASK_TIME_LIMIT
+# Redis redelivers a message nobody acknowledged within the visibility timeout. With acks_late
+# a task holds its message until it ends, so the timeout must exceed the hard time limit, or a
+# second worker would start a task that is still running. (It is also how a message of a worker
+# killed outright comes back.) Default: the hard limit plus 10 minutes.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int(
+        "CELERY_VISIBILITY_TIMEOUT", SYNC_TASK_TIME_LIMIT + 600, minimum=1
+    ),
+    # Workers look for such overdue messages every 10 s (kombu scans only every 10th look by
+    # default, i.e. every 100 s; the scan is one cheap ZRANGE).
+    "unacked_restore_interval": 10,
+    "unacked_restore_throttle": 1,
+}
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SYNC_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be above SYNC_TASK_TIME_LIMIT.")
+CELERY_TASK_IGNORE_RESULT = True
+# The queue every task goes to; give each deployment (or test run) sharing a Redis its own.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="breezeway")
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = "UTC"
+# Schedules live in the database (django-celery-beat): staff edit or pause them in admin.
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # --- Auth, i18n, static -----------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -273,3 +273,43 @@ def test_sync_values_and_urls() -> None:
 )
 def test_bad_sync_settings_name_the_variable(name: str, raw: str) -> None:
     assert name in config_error(SECRET_KEY="k", **{name: raw})
+
+
+def test_celery_defaults_keep_redelivery_after_the_hard_limit() -> None:
+    proc = run_settings(SECRET_KEY="k")
+    assert proc.returncode == 0, proc.stderr
+    probe = (
+        "from django.conf import settings as s; "
+        "print(s.CELERY_TASK_TIME_LIMIT, s.CELERY_BROKER_TRANSPORT_OPTIONS['visibility_timeout'], "
+        "s.CELERY_TASK_ACKS_LATE, s.CELERY_TASK_REJECT_ON_WORKER_LOST)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + probe],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "breezeway.settings",
+            "SECRET_KEY": "k",
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout.split()
+    hard, visibility = int(out[0]), int(out[1])
+    assert visibility > hard and out[2:] == ["True", "True"]
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"SYNC_TASK_SOFT_TIME_LIMIT": "100", "SYNC_TASK_TIME_LIMIT": "100"},
+        {
+            "SYNC_TASK_TIME_LIMIT": "100",
+            "SYNC_TASK_SOFT_TIME_LIMIT": "50",
+            "CELERY_VISIBILITY_TIMEOUT": "90",
+        },
+    ],
+)
+def test_celery_limits_that_would_redeliver_running_tasks_are_refused(env: dict) -> None:
+    message = config_error(SECRET_KEY="k", **env)
+    assert "SYNC_TASK_TIME_LIMIT" in message or "CELERY_VISIBILITY_TIMEOUT" in message

@@ -1,0 +1,101 @@
+"""Celery tasks: thin entry points over etl.pipeline (one entity, one region, all regions)."""
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
+from django.db import close_old_connections
+
+from breezeway.models import Region
+from etl.credentials import has_credentials
+from etl.models import SyncRun
+from etl.pipeline import SyncOptions, ordered, sweep_lost_runs
+from etl.pipeline import sync_region as run_region
+
+log = logging.getLogger(__name__)
+
+# A run that failed for a transient reason (the API or the network) is tried again by Celery,
+# with exponential back-off; bad data never is (it is in RejectedRecord, and the run goes on).
+RETRY_DELAYS = (60, 300, 900)
+
+
+def syncable_regions() -> list[Region]:
+    """Active regions whose credentials are in the environment."""
+    return [r for r in Region.objects.filter(is_active=True) if has_credentials(r.code)]
+
+
+def summary(runs: list[SyncRun]) -> list[dict[str, Any]]:
+    return [
+        {"region": r.region_id, "entity": r.entity, "status": r.status, "written": r.rows_written}
+        for r in runs
+    ]
+
+
+def run_and_retry(
+    task: Any,
+    region: str,
+    entities: list[str],
+    full_sweep: bool | None,
+    retry_args: Callable[[list[str]], tuple],
+) -> list[dict[str, Any]]:
+    close_old_connections()  # a worker's connection may have died since the last task
+    try:
+        runs = run_region(region, entities, SyncOptions(full_sweep=full_sweep))
+    except SoftTimeLimitExceeded:
+        log.error("sync of %s %s stopped at its soft time limit", region, entities or "all")
+        raise
+    retryable = [r.entity for r in runs if (r.details or {}).get("retryable")]
+    if retryable and task.request.retries < len(RETRY_DELAYS):
+        delay = RETRY_DELAYS[task.request.retries]
+        log.warning("sync of %s %s failed transiently; retrying in %ss", region, retryable, delay)
+        # Only what failed runs again; what succeeded stays done.
+        raise task.retry(args=retry_args(retryable), countdown=delay)
+    return summary(runs)
+
+
+@shared_task(bind=True, name="etl.sync_entity")
+def sync_entity(self: Any, region: str, entity: str, full_sweep: bool | None = None) -> list:
+    """Sync one entity of one region (skipped if another run of the pair holds its lock)."""
+    return run_and_retry(
+        self, region, ordered([entity]), full_sweep, lambda failed: (region, entity, full_sweep)
+    )
+
+
+@shared_task(bind=True, name="etl.sync_region")
+def sync_region(
+    self: Any, region: str, entities: list[str] | None = None, full_sweep: bool | None = None
+) -> list:
+    """Sync a region's entities in dependency order (all of them by default)."""
+    return run_and_retry(
+        self, region, ordered(entities), full_sweep, lambda failed: (region, failed, full_sweep)
+    )
+
+
+@shared_task(name="etl.sync_all")
+def sync_all(entities: list[str] | None = None, full_sweep: bool | None = None) -> list[str]:
+    """Fan out one sync_region per syncable region, so regions run in parallel on workers."""
+    ordered(entities)  # a bad entity name fails here, once, not in every region's task
+    codes = [region.code for region in syncable_regions()]
+    for code in codes:
+        sync_region.delay(code, entities, full_sweep)
+    log.info("sync_all queued %d region(s): %s", len(codes), ", ".join(codes) or "none")
+    return codes
+
+
+@shared_task(name="etl.reconcile_deletions")
+def reconcile_deletions() -> list[str]:
+    """Ask the API for every task no list shows any more, in every syncable region (404:
+    deleted; 200: kept and refreshed)."""
+    codes = [region.code for region in syncable_regions()]
+    for code in codes:
+        sync_entity.delay(code, "task_deletions")
+    return codes
+
+
+@shared_task(name="etl.sweep_lost_runs")
+def sweep_lost_runs_task() -> int:
+    """Mark failed the runs left `running` by a worker that died."""
+    close_old_connections()
+    return sweep_lost_runs()
