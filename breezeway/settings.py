@@ -222,6 +222,14 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 }
 if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SYNC_TASK_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be above SYNC_TASK_TIME_LIMIT.")
+# Seconds before a sync task that failed for a transient reason (the API, the network) runs
+# again: one retry per entry. Bad data is never retried.
+_delays = env.str("SYNC_TASK_RETRY_DELAYS", default="60,300,900")
+if not re.fullmatch(r"\s*(\d+\s*(,\s*\d+\s*)*)?", _delays):
+    raise ImproperlyConfigured(
+        f"SYNC_TASK_RETRY_DELAYS={_delays!r}: give seconds separated by commas, e.g. 60,300,900."
+    )
+SYNC_TASK_RETRY_DELAYS = [int(v) for v in _delays.split(",") if v.strip()]
 CELERY_TASK_IGNORE_RESULT = True
 # The queue every task goes to; give each deployment (or test run) sharing a Redis its own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="breezeway")

@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from etl.client import ApiError, AuthFailed, BreezewayClient, NotFound, Unprocessable
+from etl.client import (
+    ApiError,
+    AuthFailed,
+    BreezewayClient,
+    NotFound,
+    RetriesExhausted,
+    Unprocessable,
+)
 from etl.load import Incoming
 from etl.values import RecordError, timestamp
 
@@ -26,6 +33,11 @@ class Chunk:
     skipped_scope: str = ""  # e.g. a property whose task list answers 422
     # Tasks whose requirements and comments are still to fetch (the extractor's own use).
     children_wanted: list[tuple[Incoming, str]] = field(default_factory=list)
+    retryable: bool = False  # a failure was transient (retries ran out): worth a later run
+
+    def fail(self, message: str, exc: ApiError) -> None:
+        self.errors.append(message)
+        self.retryable = self.retryable or isinstance(exc, RetriesExhausted)
 
 
 def extract_listing(
@@ -38,7 +50,9 @@ def extract_listing(
     except AuthFailed:
         raise  # nothing else can work either: the run fails
     except ApiError as exc:
-        yield Chunk(errors=[f"{path}: {exc}"])
+        chunk = Chunk()
+        chunk.fail(str(exc), exc)
+        yield chunk
         return
     yield Chunk(complete=True)
 
@@ -175,7 +189,7 @@ class TaskExtractor:
             # A "bad property" answers 422 for good: skip it, infer nothing about its tasks.
             chunk.skipped_scope = home_id
         except ApiError as exc:
-            chunk.errors.append(f"tasks of property {home_id}: {exc}")
+            chunk.fail(f"tasks of property {home_id}: {exc}", exc)
         seen = set()
         for record in listed:
             incoming = Incoming(record, state={"listed": True})
@@ -204,7 +218,7 @@ class TaskExtractor:
         except AuthFailed:
             raise
         except ApiError as exc:
-            chunk.errors.append(f"task {task_id}: {exc}")
+            chunk.fail(f"task {task_id}: {exc}", exc)
             return
         incoming = Incoming(record, state={"listed": False})
         if isinstance(record, dict) and self.policy.wants(record, self.known.get(task_id)):
@@ -222,7 +236,7 @@ class TaskExtractor:
             except AuthFailed:
                 raise
             except ApiError as exc:
-                chunk.errors.append(f"{name} of task {task_id}: {exc}")
+                chunk.fail(f"{name} of task {task_id}: {exc}", exc)
                 complete = False
         if complete:
             try:

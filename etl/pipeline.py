@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from breezeway.locks import REMEDIATION_LOCK, sync_lock_key
 from breezeway.models import Property, Region, Reservation, Tag, Task
-from etl.client import ApiError, AuthFailed, BreezewayClient, ClientSettings
+from etl.client import ApiError, AuthFailed, BreezewayClient, ClientSettings, RetriesExhausted
 from etl.credentials import credentials_for
 from etl.entities import ENTITIES, EntitySpec, Lookups
 from etl.extract import ChildPolicy, Chunk, KnownTask, TaskExtractor, extract_listing
@@ -93,6 +93,8 @@ class EntitySink:
     def consume(self, chunk: Chunk) -> None:
         self.outcome.fetched += len(chunk.records)
         self.outcome.errors.extend(chunk.errors)
+        if chunk.retryable:
+            self.outcome.details["retryable"] = True
         for incoming in chunk.records:
             if isinstance(incoming.record, dict) and incoming.record.get("id") is not None:
                 self.seen.add(str(incoming.record["id"]).strip())
@@ -319,8 +321,9 @@ def sync_entity(
         except AuthFailed as exc:
             return finish_run(run, status=SyncRun.Status.FAILED, error=f"{AUTH_FAILED}: {exc}")
         except (ApiError, httpx.HTTPError) as exc:
-            # Transient by nature (the API or the network): worth another try later.
-            run.details = {"retryable": True}
+            # Retries ran out, or the network failed: worth another try later; other API
+            # answers (a 4xx) would only fail again.
+            run.details = {"retryable": isinstance(exc, RetriesExhausted | httpx.HTTPError)}
             return finish_run(run, status=SyncRun.Status.FAILED, error=str(exc))
         except BaseException as exc:
             # A bug, a database failure, a time limit: leave a truthful run record, re-raise.

@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import close_old_connections
 
 from breezeway.models import Region
@@ -15,10 +16,6 @@ from etl.pipeline import SyncOptions, ordered, sweep_lost_runs
 from etl.pipeline import sync_region as run_region
 
 log = logging.getLogger(__name__)
-
-# A run that failed for a transient reason (the API or the network) is tried again by Celery,
-# with exponential back-off; bad data never is (it is in RejectedRecord, and the run goes on).
-RETRY_DELAYS = (60, 300, 900)
 
 
 def syncable_regions() -> list[Region]:
@@ -46,9 +43,12 @@ def run_and_retry(
     except SoftTimeLimitExceeded:
         log.error("sync of %s %s stopped at its soft time limit", region, entities or "all")
         raise
+    # A run that failed for a transient reason (the API, the network) is tried again later
+    # (SYNC_TASK_RETRY_DELAYS); bad data never is: it is in RejectedRecord and the run went on.
     retryable = [r.entity for r in runs if (r.details or {}).get("retryable")]
-    if retryable and task.request.retries < len(RETRY_DELAYS):
-        delay = RETRY_DELAYS[task.request.retries]
+    delays = settings.SYNC_TASK_RETRY_DELAYS
+    if retryable and task.request.retries < len(delays):
+        delay = delays[task.request.retries]
         log.warning("sync of %s %s failed transiently; retrying in %ss", region, retryable, delay)
         # Only what failed runs again; what succeeded stays done.
         raise task.retry(args=retry_args(retryable), countdown=delay)

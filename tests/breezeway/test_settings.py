@@ -269,6 +269,7 @@ def test_sync_values_and_urls() -> None:
         ("SYNC_FULL_SWEEP_HOURS", "daily"),
         ("BREEZEWAY_API_URL", "api.breezeway.io"),
         ("BREEZEWAY_AUTH_URL", "ftp://x/y"),
+        ("SYNC_TASK_RETRY_DELAYS", "1m,5m"),
     ],
 )
 def test_bad_sync_settings_name_the_variable(name: str, raw: str) -> None:

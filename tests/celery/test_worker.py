@@ -133,3 +133,18 @@ def test_beat_sends_due_tasks_and_lost_runs_are_swept(stack) -> None:
         lambda: SyncRun.objects.get(pk=lost.pk).status == "failed", 60, "the sweep from beat"
     )
     assert SyncRun.objects.get(pk=lost.pk).error == WORKER_LOST
+
+
+def test_a_transient_api_failure_is_retried_by_celery(stack) -> None:
+    code = stack.sim.companies[0].code
+    stack.sim.faults.fail_paths = [{"path": "/supplies", "status": 503}]
+    stack.worker(concurrency=1, SYNC_TASK_RETRY_DELAYS="2", SYNC_MAX_ATTEMPTS="2")
+    tasks.sync_entity.delay(code, "supplies")
+    wait_until(lambda: finished(code, "supplies").exists(), 60, "the first attempt")
+    first = finished(code, "supplies").get()
+    assert first.status == "failed" and first.details.get("retryable")
+    stack.sim.faults.fail_paths = []  # the API recovers before the retry
+    wait_until(
+        lambda: finished(code, "supplies").filter(status="success").exists(), 60, "the retry"
+    )
+    assert finished(code, "supplies").count() == 2
