@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "breezeway.apps.BreezewayConfig",
     "dedup.apps.DedupConfig",
     "etl.apps.EtlConfig",

@@ -1,4 +1,4 @@
-"""Archive of rows the remediation removed although they differed from the row it kept."""
+"""The archive of rows the remediation removed, and stored duplicate statistics per table."""
 
 from django.db import models
 
@@ -26,3 +26,56 @@ class ArchivedRow(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table_name} row {self.row_data.get('id')} (kept {self.kept_row_id})"
+
+
+class DuplicateSnapshot(models.Model):
+    """One table's duplicate figures as one scan measured them (`dedup_report --save`, or the
+    snapshot task): the admin dashboard renders these instead of counting on page load."""
+
+    scan_id = models.UUIDField(db_index=True, help_text="Tables measured by one scan share it.")
+    table_name = models.CharField(max_length=63)
+    constraint_name = models.CharField(max_length=63)
+    rows = models.BigIntegerField()
+    distinct_keys = models.BigIntegerField()
+    constraint_present = models.BooleanField()
+    # Its unique index exists and is valid (an interrupted CREATE INDEX leaves it invalid).
+    constraint_valid = models.BooleanField()
+    table_bytes = models.BigIntegerField(null=True, blank=True)
+    unique_bytes_estimate = models.BigIntegerField(null=True, blank=True)
+    method = models.CharField(max_length=16, help_text="constraint (index-enforced) or scan")
+    measured_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "dedup_snapshots"
+        ordering = ["-measured_at", "table_name"]
+        get_latest_by = "measured_at"
+        verbose_name = "duplicate statistics"
+        verbose_name_plural = "duplicate statistics"
+        indexes = [
+            models.Index(fields=["table_name", "-measured_at"], name="dedup_snap_table_time")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table_name} at {self.measured_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def duplicates(self) -> int:
+        return self.rows - self.distinct_keys
+
+    @property
+    def duplicate_pct(self) -> float:
+        return 100.0 * self.duplicates / self.rows if self.rows else 0.0
+
+    @property
+    def factor(self) -> float:
+        return self.rows / self.distinct_keys if self.distinct_keys else 1.0
+
+    @property
+    def wasted_bytes(self) -> int | None:
+        if self.table_bytes is None or self.unique_bytes_estimate is None:
+            return None
+        return self.table_bytes - self.unique_bytes_estimate
+
+    @property
+    def healthy(self) -> bool:
+        return self.duplicates == 0 and self.constraint_present and self.constraint_valid

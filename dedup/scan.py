@@ -191,6 +191,17 @@ def scan_model(model: type[models.Model], using: str = "default") -> TableStats:
     )
 
 
+def existing_only(connection: BaseDatabaseWrapper, candidates: list) -> list:
+    """The models whose tables exist; tables added by later migrations may not exist yet on a
+    legacy database. If none exists, the database has not been migrated at all: say so."""
+    with connection.cursor() as cur:
+        tables = set(connection.introspection.table_names(cur))
+    found = [m for m in candidates if m._meta.db_table in tables]
+    if candidates and not found:
+        require_table(connection, candidates[0]._meta.db_table)
+    return found
+
+
 def report_models(include_parents: bool = False) -> list[type[models.Model]]:
     """The models a duplicate report covers: child tables, and parents on request."""
     found = models_with_natural_keys()

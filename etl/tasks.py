@@ -7,8 +7,8 @@ from typing import Any
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import close_old_connections
 
+from breezeway.celery import close_stale_connections
 from breezeway.models import Region
 from etl.credentials import has_credentials
 from etl.models import SyncRun
@@ -37,7 +37,7 @@ def run_and_retry(
     full_sweep: bool | None,
     retry_args: Callable[[list[str]], tuple],
 ) -> list[dict[str, Any]]:
-    close_old_connections()  # a worker's connection may have died since the last task
+    close_stale_connections(task)
     try:
         runs = run_region(region, entities, SyncOptions(full_sweep=full_sweep))
     except SoftTimeLimitExceeded:
@@ -94,8 +94,8 @@ def reconcile_deletions() -> list[str]:
     return codes
 
 
-@shared_task(name="etl.sweep_lost_runs")
-def sweep_lost_runs_task() -> int:
+@shared_task(bind=True, name="etl.sweep_lost_runs")
+def sweep_lost_runs_task(self: Any) -> int:
     """Mark failed the runs left `running` by a worker that died."""
-    close_old_connections()
+    close_stale_connections(self)
     return sweep_lost_runs()

@@ -6,6 +6,9 @@ import pytest
 
 from tests.support.scratch import ScratchDatabase, create_scratch_database, drop_scratch_database
 
+# sim, sync_settings, regions, run_sync: the simulator and a sync runner, for any package.
+pytest_plugins = ["tests.support.sync_fixtures"]
+
 
 @pytest.fixture
 def scratch_db() -> Iterator[ScratchDatabase]:

@@ -1,7 +1,8 @@
-"""Add the derived natural-key columns and the guests' JSON columns.
+"""Add the derived natural-key columns, the guests' JSON columns, and the sync's bookkeeping.
 
-All are nullable and without a default, so on PostgreSQL adding them only touches the catalog:
-no table rewrite while the child tables still hold their duplicates. 0003 fills the keys.
+All are nullable without a default, or have a constant database default (PostgreSQL 11+ stores
+it in the catalog), so adding them rewrites no table while the child tables still hold their
+duplicates. 0003 fills the keys.
 """
 
 from django.db import migrations, models
@@ -51,5 +52,107 @@ class Migration(migrations.Migration):
             model_name="taskrequirement",
             name="requirement_key",
             field=models.CharField(max_length=255, null=True),
+        ),
+        # The sync's bookkeeping columns, added here (catalog-only) so that the admin and the
+        # duplicate report work on a database that is not remediated yet.
+        migrations.AddField(
+            model_name="person",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="property",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="property",
+            name="deleted_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="property",
+            name="missing_listings",
+            field=models.SmallIntegerField(db_default=0, editable=False),
+        ),
+        migrations.AddField(
+            model_name="propertyphoto",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="reservation",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="reservation",
+            name="deleted_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="reservation",
+            name="missing_listings",
+            field=models.SmallIntegerField(db_default=0, editable=False),
+        ),
+        migrations.AddField(
+            model_name="reservationguest",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="supply",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="tag",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="task",
+            name="children_synced_for",
+            field=models.DateTimeField(blank=True, editable=False, null=True),
+        ),
+        migrations.AddField(
+            model_name="task",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="task",
+            name="deleted_at",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AddField(
+            model_name="task",
+            name="listed",
+            field=models.BooleanField(db_default=True, editable=False),
+        ),
+        migrations.AddField(
+            model_name="taskassignment",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="taskcomment",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="taskphoto",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="taskrequirement",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
+        ),
+        migrations.AddField(
+            model_name="tasktag",
+            name="content_hash",
+            field=models.CharField(blank=True, editable=False, max_length=32, null=True),
         ),
     ]

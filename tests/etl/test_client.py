@@ -14,7 +14,7 @@ from etl.client import AuthFailed, BreezewayClient, ClientSettings, RetriesExhau
 from etl.credentials import Credentials, credential_variables
 from etl.models import ApiToken
 from etl.tokens import DatabaseTokenStore
-from tests.etl.conftest import SIM_URL
+from tests.support.sync_fixtures import SIM_URL
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,10 +11,11 @@ from dedup.scan import (
     TableMissing,
     TableStats,
     constraint_state,
+    existing_only,
     report_models,
-    require_table,
     scan_model,
 )
+from dedup.snapshots import save_snapshots
 
 
 def human_bytes(value: int | None) -> str:
@@ -44,17 +45,6 @@ def totals(stats: list[TableStats]) -> dict[str, Any]:
     }
 
 
-def existing_only(connection: Any, candidates: list) -> list:
-    """The models whose tables exist; tables added by later migrations may not exist yet on a
-    legacy database. If none exists, the database has not been migrated at all: say so."""
-    with connection.cursor() as cur:
-        tables = set(connection.introspection.table_names(cur))
-    found = [m for m in candidates if m._meta.db_table in tables]
-    if candidates and not found:
-        require_table(connection, candidates[0]._meta.db_table)
-    return found
-
-
 class Command(BaseCommand):
     help = (
         "Show, per child table, total rows, distinct natural keys, duplicates, duplicate %, "
@@ -78,6 +68,11 @@ class Command(BaseCommand):
             "--constraints",
             action="store_true",
             help="List every natural-key constraint (table, columns, present, valid) instead.",
+        )
+        parser.add_argument(
+            "--save",
+            action="store_true",
+            help="Also store the figures as a snapshot (what the admin dashboard shows).",
         )
         parser.add_argument("--database", default="default", help="Database alias.")
 
@@ -106,6 +101,8 @@ class Command(BaseCommand):
             stats = [scan_model(m, using=options["database"]) for m in candidates]
         except TableMissing as exc:
             raise CommandError(str(exc)) from exc
+        if options["save"]:
+            save_snapshots(stats, using=options["database"])
         if options["json"]:
             payload = {"tables": [s.as_dict() for s in stats], "total": totals(stats)}
             self.stdout.write(json.dumps(payload, indent=2))

@@ -1,4 +1,4 @@
-"""Fixtures for sync tests: a seeded simulator, its regions registered, and a sync runner."""
+"""Sync fixtures for any test: a seeded simulator, its regions registered, a sync runner."""
 
 from collections.abc import Callable, Iterator
 

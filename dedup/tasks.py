@@ -1,0 +1,15 @@
+"""Celery task of the dedup app: measure the child tables and store a snapshot."""
+
+from typing import Any
+
+from celery import shared_task
+
+from breezeway.celery import close_stale_connections
+from dedup.snapshots import take_snapshots
+
+
+@shared_task(bind=True, name="dedup.take_snapshot")
+def take_snapshot(self: Any) -> int:
+    """Measure every child table (a grouping scan where a table has no valid constraint yet)."""
+    close_stale_connections(self)
+    return len(take_snapshots())

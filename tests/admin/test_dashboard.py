@@ -1,0 +1,107 @@
+"""The duplicate statistics dashboard: stored snapshots, flags, history, "scan now", queries."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from breezeway import models as m
+from dedup.models import DuplicateSnapshot
+from dedup.snapshots import take_snapshots
+
+URL = "/admin/dedup/duplicatesnapshot/"
+
+
+def snapshot(table: str, rows: int, distinct: int, when, present: bool = True) -> None:
+    DuplicateSnapshot.objects.create(
+        scan_id="00000000-0000-0000-0000-000000000001",
+        table_name=table,
+        constraint_name=f"uq_{table}",
+        rows=rows,
+        distinct_keys=distinct,
+        constraint_present=present,
+        constraint_valid=present,
+        table_bytes=rows * 100,
+        unique_bytes_estimate=distinct * 100,
+        method="scan",
+        measured_at=when,
+    )
+
+
+@pytest.fixture
+def data(db) -> None:
+    region = m.Region.objects.create(code="r1", name="R1", company_id=1)
+    prop = m.Property.objects.create(region=region, property_id="1")
+    m.PropertyPhoto.objects.bulk_create(
+        m.PropertyPhoto(property=prop, region=region, photo_id=str(i), photo_key=str(i))
+        for i in range(7)
+    )
+
+
+def test_the_dashboard_shows_the_latest_snapshot_of_each_table(admin_client, data) -> None:
+    call_command("dedup_report", "--save", stdout=open("/dev/null", "w"))
+    response = admin_client.get(URL)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Clean: no duplicates" in html
+    rows = {s.table_name: s for s in DuplicateSnapshot.objects.all()}
+    assert rows["property_photos"].rows == 7 == m.PropertyPhoto.objects.count()
+    assert 'data-table="property_photos"' in html and 'data-value="7"' in html
+    assert "task_supplies" in rows  # every child table, new ones included
+
+
+def test_a_table_with_duplicates_or_no_constraint_is_flagged(admin_client, db) -> None:
+    now = timezone.now()
+    snapshot("task_photos", 100, 40, now - timedelta(days=2), present=False)
+    snapshot("task_photos", 40, 40, now - timedelta(days=1))
+    snapshot("task_photos", 40, 40, now)
+    snapshot("property_photos", 500, 10, now, present=False)
+    html = admin_client.get(URL).content.decode()
+    assert "Not clean: property_photos" in html
+    flagged = html.split('data-table="property_photos"')[0].rsplit("<tr", 1)[1]
+    assert 'class="flagged"' in flagged
+    healthy = html.split('data-table="task_photos"')[0].rsplit("<tr", 1)[1]
+    assert "flagged" not in healthy
+    assert html.count('class="dedup-history"') == 1  # property_photos has one snapshot only
+    assert "MISSING" in html
+
+
+def test_queries_do_not_grow_with_snapshots(
+    admin_client, db, django_assert_max_num_queries
+) -> None:
+    now = timezone.now()
+    for table in ("task_photos", "property_photos"):
+        snapshot(table, 10, 10, now)
+    with django_assert_max_num_queries(10):
+        admin_client.get(URL)
+    for day in range(60):
+        for table in ("task_photos", "property_photos", "task_tags", "task_costs"):
+            snapshot(table, 10 + day, 10, now - timedelta(days=day, minutes=1))
+    with django_assert_max_num_queries(10):
+        response = admin_client.get(URL)
+    assert response.content.decode().count('class="dedup-history"') == 4
+
+
+def test_scan_now_takes_a_snapshot(admin_client, data) -> None:
+    assert admin_client.get(URL + "scan/").status_code == 405
+    response = admin_client.post(URL + "scan/")
+    assert response.status_code == 302 and response.url == reverse(
+        "admin:dedup_duplicatesnapshot_changelist"
+    )
+    assert DuplicateSnapshot.objects.filter(table_name="property_photos", rows=7).exists()
+
+
+def test_only_staff_see_it(client, db, django_user_model) -> None:
+    user = django_user_model.objects.create_user("someone", password="pw")
+    client.force_login(user)
+    assert client.get(URL).status_code == 302
+    assert client.post(URL + "scan/").status_code == 302
+    assert not DuplicateSnapshot.objects.exists()
+
+
+def test_snapshots_cover_the_tables_that_exist(data) -> None:
+    taken = take_snapshots()
+    assert {s.table_name for s in taken} >= {"property_photos", "task_requirements"}
+    assert len({s.scan_id for s in taken}) == 1
