@@ -185,6 +185,7 @@ def setup_django(dbname: str, sim: Sim, company: dict) -> None:
         DATABASE_URL=url_for(dbname),
         SECRET_KEY=os.environ.get("SECRET_KEY") or "bench",
         DEBUG="false",  # else Django keeps every query of the run in memory
+        LOG_LEVEL="WARNING",  # the figures, not a log line per entity run
         DJANGO_SETTINGS_MODULE="breezeway.settings",
         BREEZEWAY_API_URL=f"{sim.url}/public/inventory/v1",
         BREEZEWAY_AUTH_URL=f"{sim.url}/public/auth/v1",
