@@ -84,7 +84,10 @@ class Task(Synced, SoftDeleted):
 
     class Meta:
         db_table = "tasks"
-        indexes = [models.Index(fields=["property"], name="idx_tasks_property_pk")]
+        indexes = [
+            models.Index(fields=["property"], name="idx_tasks_property_pk"),
+            models.Index(fields=["reservation"], name="idx_tasks_reservation_pk"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["task_id", "region"], name="unique_task_region"),
         ]
@@ -201,6 +204,8 @@ class TaskComment(TaskChild):
     class Meta:
         db_table = "task_comments"
         default_related_name = "comments"
+        # The loader replaces a task's comments and the admin shows them per task.
+        indexes = [models.Index(fields=["task"], name="idx_task_comments_task_pk")]
         # The legacy key: comment ids are unique within a region.
         constraints = [
             models.UniqueConstraint(

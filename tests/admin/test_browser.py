@@ -1,0 +1,130 @@
+"""Django admin in headless Chromium (Playwright): log in, read the dashboard, open records."""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from breezeway import models as m
+from dedup.models import DuplicateSnapshot
+from etl.models import SyncRun
+
+# Playwright's sync API runs an event loop in this thread; Django's ORM calls made beside it
+# are safe here (one thread at a time), which this switch tells Django.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "admin"
+# Headless on a machine without a network: no first-run work, no background connections.
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.skipif(
+    not shutil.which(CHROMIUM), reason="Debian's chromium package is not installed"
+)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser) -> Iterator:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    yield page
+    context.close()
+
+
+def log_in(page, live_server, username: str, password: str) -> None:
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    page.wait_for_load_state()
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def count(table: str) -> int:
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT count(*) FROM {connection.ops.quote_name(table)}")
+        return cur.fetchone()[0]
+
+
+def test_staff_read_the_dashboard_and_the_records(
+    page, live_server, run_sync, django_user_model
+) -> None:
+    # The test database went through every migration (the remediation included); sync it,
+    # then measure it the way the daily snapshot does.
+    runs = run_sync()
+    assert {r.status for r in runs} == {"success"}
+    call_command("dedup_report", "--save", stdout=open(os.devnull, "w"))
+    django_user_model.objects.create_superuser("staff", "staff@example.com", "pw-staff-1")
+
+    log_in(page, live_server, "staff", "pw-staff-1")
+    page.goto(f"{live_server.url}/admin/")
+    page.click("text=Duplicate statistics")
+    page.wait_for_selector("#dedup-tables")
+    shot(page, "dashboard")
+    assert "Clean" in page.inner_text("#dedup-verdict")
+    shown = {
+        row.get_attribute("data-table"): int(
+            row.query_selector("td.num").get_attribute("data-value")
+        )
+        for row in page.query_selector_all("#dedup-tables tbody tr[data-table]")
+    }
+    saved = set(DuplicateSnapshot.objects.values_list("table_name", flat=True))
+    assert set(shown) == saved
+    for table, rows in shown.items():
+        assert rows == count(table), table
+    assert shown["property_photos"] > 0 and shown["task_requirements"] > 0
+
+    # A property with its photos inline.
+    prop = m.Property.objects.filter(photos__isnull=False).distinct().first()
+    page.goto(f"{live_server.url}/admin/breezeway/property/{prop.pk}/change/")
+    page.wait_for_load_state()
+    shot(page, "property")
+    body = page.inner_text("#content")
+    assert prop.property_name in body
+    for photo in prop.photos.all()[:5]:
+        assert photo.photo_id in body
+
+    # A sync run.
+    run = SyncRun.objects.get(entity="tasks")
+    page.goto(f"{live_server.url}/admin/etl/syncrun/{run.pk}/change/")
+    page.wait_for_load_state()
+    shot(page, "sync-run")
+    body = page.inner_text("#content")
+    assert "tasks" in body and "success" in body.lower()
+
+
+def test_a_user_who_is_not_staff_is_refused(page, live_server, django_user_model) -> None:
+    django_user_model.objects.create_user("visitor", password="pw-visitor-1")
+    log_in(page, live_server, "visitor", "pw-visitor-1")
+    assert "/admin/login/" in page.url
+    assert "not authorized" in page.inner_text("body") or "staff account" in page.inner_text("body")
+    page.goto(f"{live_server.url}/admin/dedup/duplicatesnapshot/")
+    assert "/admin/login/" in page.url
+    shot(page, "refused")
