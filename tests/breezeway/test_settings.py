@@ -6,6 +6,7 @@ the project's .env file, so a developer's .env cannot change the outcome.
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from tests.support.scratch import ROOT
 
 PROBE = """
 import json
+import re
 
 import environ
 
@@ -314,3 +316,12 @@ def test_celery_defaults_keep_redelivery_after_the_hard_limit() -> None:
 def test_celery_limits_that_would_redeliver_running_tasks_are_refused(env: dict) -> None:
     message = config_error(SECRET_KEY="k", **env)
     assert "SYNC_TASK_TIME_LIMIT" in message or "CELERY_VISIBILITY_TIMEOUT" in message
+
+
+def test_env_example_lists_every_variable_the_settings_read() -> None:
+    settings_source = (ROOT / "breezeway" / "settings.py").read_text()
+    read = set(re.findall(r'env[._a-z]*\(\s*"([A-Z][A-Z0-9_]*)"', settings_source))
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, re.M))
+    assert read, "no variable found: the pattern no longer matches settings.py"
+    assert read - listed == set()
