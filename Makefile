@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
-.PHONY: venv demo run test lint format bench-remediation clean
+.PHONY: venv demo run test lint format bench-remediation bench-sync bench-admin clean
 
 venv: $(STAMP)
 
@@ -34,9 +34,11 @@ format: $(STAMP)
 bench-remediation: $(STAMP)
 	$(PY) bench/remediation.py --scale $${SCALE:-0.05}
 
-.PHONY: bench-sync
 bench-sync: $(STAMP)
 	$(PY) bench/sync.py --scale $${SCALE:-1.0}
+
+bench-admin: $(STAMP)
+	$(PY) bench/admin.py --scale $${SCALE:-0.2}
 
 clean:
 	rm -rf var/demo.sqlite3 .pytest_cache

@@ -27,12 +27,12 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from scratch import admin, create_database, drop, url_for  # bench/scratch.py
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 LEGACY_SCHEMA_SQL = ROOT.parent / "shared" / "reference" / "legacy-schema.sql"
-SERVER = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/breezeway")
 
 # The seed's natural keys (Part 3), exactly as its script would have used them.
 SEED_KEYS = {
@@ -45,29 +45,8 @@ SEED_KEYS = {
 TABLES = list(SEED_KEYS)
 
 
-def url_for(dbname: str) -> str:
-    head, _, _ = SERVER.rpartition("/")
-    return f"{head}/{dbname}"
-
-
-def admin() -> psycopg.Connection:
-    return psycopg.connect(url_for("postgres"), autocommit=True)
-
-
 def create_copy(template: str, name: str) -> None:
-    with admin() as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-                sql.Identifier(name), sql.Identifier(template)
-            )
-        )
-
-
-def drop(name: str) -> None:
-    with admin() as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
+    create_database(name, template)
 
 
 def manage(dbname: str, *args: str) -> None:

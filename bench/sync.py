@@ -49,13 +49,12 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.types.json import Jsonb
+from scratch import create_database, drop, url_for  # bench/scratch.py
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-SERVER = os.environ.get("TEST_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/breezeway")
 OLD_STYLE_ROWS = 500  # rows per statement of the old loader
 
 # Which tick summary counts change rows of each table directly. A changed child also rewrites
@@ -80,30 +79,6 @@ CHANGE_KEYS = {
     "task_comments": ("task_comments_changed",),
 }
 # --- scratch databases ------------------------------------------------------------------------
-
-
-def url_for(dbname: str) -> str:
-    head, _, _ = SERVER.rpartition("/")
-    return f"{head}/{dbname}"
-
-
-def admin() -> psycopg.Connection:
-    return psycopg.connect(url_for("postgres"), autocommit=True)
-
-
-def create_database(name: str, template: str | None = None) -> None:
-    query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-    if template:
-        query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-    with admin() as conn:
-        conn.execute(query)
-
-
-def drop(name: str) -> None:
-    with admin() as conn:
-        conn.execute(
-            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-        )
 
 
 def manage(dbname: str, *args: str) -> None:

@@ -58,9 +58,8 @@ def history_chart(
     )
 
 
-@admin.register(DuplicateSnapshot)
-class DuplicateStatisticsAdmin(admin.ModelAdmin):
-    """Its changelist is the dashboard: the latest snapshot of each table, never a live count."""
+class ReadOnly:
+    """Records the app writes itself: staff look, nobody edits."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -70,6 +69,11 @@ class DuplicateStatisticsAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(DuplicateSnapshot)
+class DuplicateStatisticsAdmin(ReadOnly, admin.ModelAdmin):
+    """Its changelist is the dashboard: the latest snapshot of each table, never a live count."""
 
     def get_urls(self) -> list:
         scan = path(
@@ -146,18 +150,9 @@ class DuplicateStatisticsAdmin(admin.ModelAdmin):
 
 
 @admin.register(ArchivedRow)
-class ArchivedRowAdmin(admin.ModelAdmin):
+class ArchivedRowAdmin(ReadOnly, admin.ModelAdmin):
     """Rows the remediation removed although they differed from the kept one (read-only)."""
 
     list_display = ("id", "table_name", "kept_row_id", "copies", "archived_at", "restored_at")
     list_filter = ("table_name",)
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

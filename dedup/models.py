@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from dedup.figures import DuplicateFigures
+
 
 class ArchivedRow(models.Model):
     """One distinct content of a natural key that lost to a more recent copy.
@@ -28,7 +30,7 @@ class ArchivedRow(models.Model):
         return f"{self.table_name} row {self.row_data.get('id')} (kept {self.kept_row_id})"
 
 
-class DuplicateSnapshot(models.Model):
+class DuplicateSnapshot(DuplicateFigures, models.Model):
     """One table's duplicate figures as one scan measured them (`dedup_report --save`, or the
     snapshot task): the admin dashboard renders these instead of counting on page load."""
 
@@ -57,25 +59,3 @@ class DuplicateSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table_name} at {self.measured_at:%Y-%m-%d %H:%M}"
-
-    @property
-    def duplicates(self) -> int:
-        return self.rows - self.distinct_keys
-
-    @property
-    def duplicate_pct(self) -> float:
-        return 100.0 * self.duplicates / self.rows if self.rows else 0.0
-
-    @property
-    def factor(self) -> float:
-        return self.rows / self.distinct_keys if self.distinct_keys else 1.0
-
-    @property
-    def wasted_bytes(self) -> int | None:
-        if self.table_bytes is None or self.unique_bytes_estimate is None:
-            return None
-        return self.table_bytes - self.unique_bytes_estimate
-
-    @property
-    def healthy(self) -> bool:
-        return self.duplicates == 0 and self.constraint_present and self.constraint_valid

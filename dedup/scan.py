@@ -16,13 +16,14 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from breezeway.natural_keys import DerivedKey
+from dedup.figures import DuplicateFigures
 from dedup.grouping import PostgresGrouping, SimpleGrouping
 from dedup.keys import models_with_natural_keys, natural_key_constraint
 from dedup.spec import TableSpec
 
 
 @dataclass
-class TableStats:
+class TableStats(DuplicateFigures):
     """One table's duplicate figures at one moment."""
 
     table: str
@@ -36,18 +37,6 @@ class TableStats:
     method: str  # "constraint": enforced by a valid unique index; "scan": counted by grouping
 
     @property
-    def duplicates(self) -> int:
-        return self.rows - self.distinct_keys
-
-    @property
-    def duplicate_pct(self) -> float:
-        return 100.0 * self.duplicates / self.rows if self.rows else 0.0
-
-    @property
-    def factor(self) -> float:
-        return self.rows / self.distinct_keys if self.distinct_keys else 1.0
-
-    @property
     def unique_bytes_estimate(self) -> int | None:
         """The size the table would have without its duplicates (proportional estimate)."""
         if self.table_bytes is None:
@@ -55,15 +44,6 @@ class TableStats:
         if not self.rows:
             return self.table_bytes
         return round(self.table_bytes * self.distinct_keys / self.rows)
-
-    @property
-    def wasted_bytes(self) -> int | None:
-        unique = self.unique_bytes_estimate
-        return None if unique is None else self.table_bytes - unique
-
-    @property
-    def healthy(self) -> bool:
-        return self.duplicates == 0 and self.constraint_present and self.constraint_valid
 
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
