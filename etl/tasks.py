@@ -12,8 +12,9 @@ from breezeway.celery import close_stale_connections
 from breezeway.models import Region
 from etl.credentials import has_credentials
 from etl.models import SyncRun
-from etl.pipeline import SyncOptions, ordered, sweep_lost_runs
+from etl.pipeline import SyncOptions, ordered
 from etl.pipeline import sync_region as run_region
+from etl.runs import sweep_lost_runs
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,8 @@ from breezeway import models as m
 from etl import tasks
 from etl.entities import REQUIREMENTS, parse_children
 from etl.models import SyncRun
-from etl.pipeline import ENTITY_ORDER, WORKER_LOST, build_lookups
+from etl.pipeline import ENTITY_ORDER, build_lookups
+from etl.runs import WORKER_LOST
 from tests.celery.conftest import wait_until
 from tests.support.mirror import mirror_differences
 
