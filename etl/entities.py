@@ -202,7 +202,8 @@ def property_row(r: dict, lookups: Lookups) -> dict[str, Any]:
     }
 
 
-def property_photo_row(p: dict, lookups: Lookups) -> dict[str, Any]:
+def photo_columns(p: dict) -> dict[str, Any]:
+    """What property and task photos share: the id, the derived key, the URL, the caption."""
     photo_id = ident(p.get("id"), "photos[].id")
     key = photo_key(photo_id, p.get("url"))
     if not key:
@@ -211,8 +212,14 @@ def property_photo_row(p: dict, lookups: Lookups) -> dict[str, Any]:
         "photo_id": photo_id,
         "photo_key": key,
         "url": text(p.get("url"), "url"),
-        "original_url": text(p.get("original_url"), "original_url"),
         "caption": text(p.get("caption"), "caption"),
+    }
+
+
+def property_photo_row(p: dict, lookups: Lookups) -> dict[str, Any]:
+    return {
+        **photo_columns(p),
+        "original_url": text(p.get("original_url"), "original_url"),
         "is_default": boolean(p.get("default"), "default"),
     }
 
@@ -350,17 +357,7 @@ def assignment_row(a: dict, lookups: Lookups) -> dict[str, Any]:
 
 
 def task_photo_row(p: dict, lookups: Lookups) -> dict[str, Any]:
-    photo_id = ident(p.get("id"), "photos[].id")
-    key = photo_key(photo_id, p.get("url"))
-    if not key:
-        raise RecordError("the photo has neither an id nor a URL")
-    return {
-        "photo_id": photo_id,
-        "photo_key": key,
-        "url": text(p.get("url"), "url"),
-        "caption": text(p.get("caption"), "caption"),
-        "uploaded_at": timestamp(p.get("uploaded_at"), "uploaded_at"),
-    }
+    return {**photo_columns(p), "uploaded_at": timestamp(p.get("uploaded_at"), "uploaded_at")}
 
 
 def task_tag_row(t: dict, lookups: Lookups) -> dict[str, Any]:
@@ -551,3 +548,13 @@ TASKS = EntitySpec(
 ENTITIES: dict[str, EntitySpec] = {
     spec.name: spec for spec in (TAGS, PEOPLE, SUPPLIES, PROPERTIES, RESERVATIONS, TASKS)
 }
+
+
+def synced_models() -> list[type[models.Model]]:
+    """Every model the sync writes: the entities' and their children's."""
+    found: list[type[models.Model]] = []
+    for spec in ENTITIES.values():
+        for model in (spec.model, *(child.model for child in spec.children)):
+            if model not in found:
+                found.append(model)
+    return found

@@ -11,25 +11,10 @@ from django.utils import timezone
 from breezeway import models as m
 from breezeway.admin.filters import column_values
 from breezeway.admin.paging import EstimatedCountPaginator
+from etl.entities import synced_models
 from etl.models import RejectedRecord, SyncRun
 
-DATA_MODELS = [
-    m.Property,
-    m.PropertyPhoto,
-    m.Reservation,
-    m.ReservationGuest,
-    m.Task,
-    m.TaskAssignment,
-    m.TaskPhoto,
-    m.TaskRequirement,
-    m.TaskTag,
-    m.TaskComment,
-    m.TaskSupply,
-    m.TaskCost,
-    m.Person,
-    m.Supply,
-    m.Tag,
-]
+DATA_MODELS = synced_models()
 OUR_APPS = ("breezeway", "etl")
 SEARCH_KEYS = {
     m.Task: "task_id",

@@ -4,29 +4,11 @@ from django.db import connection
 from django.db.models.functions import Length
 
 from breezeway import models as m
+from etl.entities import synced_models
 from etl.models import RejectedRecord, SyncRun
 from tests.support.mirror import mirror_differences
 
-SYNCED_TABLES = [
-    model._meta.db_table
-    for model in (
-        m.Property,
-        m.PropertyPhoto,
-        m.Reservation,
-        m.ReservationGuest,
-        m.Task,
-        m.TaskAssignment,
-        m.TaskPhoto,
-        m.TaskRequirement,
-        m.TaskTag,
-        m.TaskComment,
-        m.TaskSupply,
-        m.TaskCost,
-        m.Person,
-        m.Supply,
-        m.Tag,
-    )
-]
+SYNCED_TABLES = [model._meta.db_table for model in synced_models()]
 
 
 def rows_written_by_server() -> dict[str, int]:
