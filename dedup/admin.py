@@ -11,20 +11,10 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
+from dedup.figures import human_bytes, totals
 from dedup.models import ArchivedRow, DuplicateSnapshot
 
 HISTORY = 20  # snapshots per table in the history chart
-
-
-def human_bytes(value: int | None) -> str:
-    if value is None:
-        return "n/a"
-    size = float(value)
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if size < 1024 or unit == "TB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
 
 
 def history_chart(
@@ -124,10 +114,7 @@ class DuplicateStatisticsAdmin(ReadOnly, admin.ModelAdmin):
             }
             for s in latest
         ]
-        rows = sum(s.rows for s in latest)
-        distinct = sum(s.distinct_keys for s in latest)
-        sizes = [s.table_bytes for s in latest]
-        wasted = [s.wasted_bytes for s in latest]
+        total = totals(latest)
         context = {
             **self.admin_site.each_context(request),
             "title": "Duplicate statistics",
@@ -135,12 +122,13 @@ class DuplicateStatisticsAdmin(ReadOnly, admin.ModelAdmin):
             "tables": tables,
             "flagged": [s.table_name for s in latest if not s.healthy],
             "total": {
-                "rows": rows,
-                "distinct_keys": distinct,
-                "duplicates": rows - distinct,
-                "duplicate_pct": 100.0 * (rows - distinct) / rows if rows else 0.0,
-                "size": human_bytes(sum(sizes)) if None not in sizes else "n/a",
-                "wasted": human_bytes(sum(wasted)) if None not in wasted else "n/a",
+                **total,
+                "size": human_bytes(total["table_bytes"]),
+                "wasted": human_bytes(
+                    None
+                    if total["table_bytes"] is None
+                    else total["table_bytes"] - total["unique_bytes_estimate"]
+                ),
             },
             "measured_at": max((s.measured_at for s in latest), default=None),
             "scan_url": reverse("admin:dedup_duplicatesnapshot_scan"),

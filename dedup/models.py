@@ -43,7 +43,6 @@ class DuplicateSnapshot(DuplicateFigures, models.Model):
     # Its unique index exists and is valid (an interrupted CREATE INDEX leaves it invalid).
     constraint_valid = models.BooleanField()
     table_bytes = models.BigIntegerField(null=True, blank=True)
-    unique_bytes_estimate = models.BigIntegerField(null=True, blank=True)
     method = models.CharField(max_length=16, help_text="constraint (index-enforced) or scan")
     measured_at = models.DateTimeField()
 

@@ -36,15 +36,6 @@ class TableStats(DuplicateFigures):
     measured_at: datetime
     method: str  # "constraint": enforced by a valid unique index; "scan": counted by grouping
 
-    @property
-    def unique_bytes_estimate(self) -> int | None:
-        """The size the table would have without its duplicates (proportional estimate)."""
-        if self.table_bytes is None:
-            return None
-        if not self.rows:
-            return self.table_bytes
-        return round(self.table_bytes * self.distinct_keys / self.rows)
-
     def as_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["measured_at"] = self.measured_at.isoformat()

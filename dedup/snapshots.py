@@ -21,7 +21,6 @@ def save_snapshots(stats: list[TableStats], using: str = "default") -> list[Dupl
             constraint_present=s.constraint_present,
             constraint_valid=s.constraint_valid,
             table_bytes=s.table_bytes,
-            unique_bytes_estimate=s.unique_bytes_estimate,
             method=s.method,
             measured_at=s.measured_at,
         )

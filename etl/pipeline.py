@@ -47,15 +47,28 @@ class SyncOptions:
     staged: bool = False
 
 
-def build_lookups(region: Region) -> Lookups:
-    return Lookups(
-        region=region.code,
-        properties=dict(Property.objects.filter(region=region).values_list("property_id", "pk")),
-        reservations=dict(
-            Reservation.objects.filter(region=region).values_list("reservation_id", "pk")
-        ),
-        tags=dict(Tag.objects.filter(region=region).values_list("tag_id", "pk")),
-    )
+# The rows each entity's records point at (the others read none).
+LOOKUPS_NEEDED = {
+    "reservations": ("properties",),
+    "tasks": ("properties", "reservations", "tags"),
+    "task_deletions": ("properties", "reservations", "tags"),
+}
+LOOKUP_SOURCES = {
+    "properties": (Property, "property_id"),
+    "reservations": (Reservation, "reservation_id"),
+    "tags": (Tag, "tag_id"),
+}
+
+
+def build_lookups(region: Region, entity: str | None = None) -> Lookups:
+    """Breezeway id -> primary key of what `entity` points at (everything when None)."""
+    needed = LOOKUP_SOURCES if entity is None else LOOKUPS_NEEDED.get(entity, ())
+    maps = {
+        name: dict(model.objects.filter(region=region).values_list(id_field, "pk"))
+        for name, (model, id_field) in LOOKUP_SOURCES.items()
+        if name in needed
+    }
+    return Lookups(region=region.code, **maps)
 
 
 def full_sweep_due(region: Region, entity: str, now: datetime) -> bool:
@@ -156,7 +169,8 @@ def sync_entity(
         full = options.full_sweep
         if full is None:
             full = entity in SWEEPING and full_sweep_due(region, entity, now)
-        ctx = SyncContext(region, client, build_lookups(region), now, full, options.progress)
+        lookups = build_lookups(region, entity)
+        ctx = SyncContext(region, client, lookups, now, full, options.progress)
         calls, retries = client.calls, client.retries
         started = time.perf_counter()
         try:

@@ -31,7 +31,6 @@ class Migration(migrations.Migration):
                 ("constraint_present", models.BooleanField()),
                 ("constraint_valid", models.BooleanField()),
                 ("table_bytes", models.BigIntegerField(blank=True, null=True)),
-                ("unique_bytes_estimate", models.BigIntegerField(blank=True, null=True)),
                 (
                     "method",
                     models.CharField(

@@ -24,7 +24,6 @@ def snapshot(table: str, rows: int, distinct: int, when, present: bool = True) -
         constraint_present=present,
         constraint_valid=present,
         table_bytes=rows * 100,
-        unique_bytes_estimate=distinct * 100,
         method="scan",
         measured_at=when,
     )

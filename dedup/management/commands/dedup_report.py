@@ -6,6 +6,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
+from dedup.figures import human_bytes, totals
 from dedup.keys import constraint_columns, natural_key_constraint
 from dedup.scan import (
     TableMissing,
@@ -16,33 +17,6 @@ from dedup.scan import (
     scan_model,
 )
 from dedup.snapshots import save_snapshots
-
-
-def human_bytes(value: int | None) -> str:
-    if value is None:
-        return "n/a"
-    size = float(value)
-    for unit in ("B", "kB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TB"
-
-
-def totals(stats: list[TableStats]) -> dict[str, Any]:
-    rows = sum(s.rows for s in stats)
-    distinct = sum(s.distinct_keys for s in stats)
-    sizes = [s.table_bytes for s in stats]
-    known = None not in sizes
-    return {
-        "rows": rows,
-        "distinct_keys": distinct,
-        "duplicates": rows - distinct,
-        "duplicate_pct": round(100.0 * (rows - distinct) / rows, 4) if rows else 0.0,
-        "factor": round(rows / distinct, 2) if distinct else 1.0,
-        "table_bytes": sum(sizes) if known else None,
-        "unique_bytes_estimate": sum(s.unique_bytes_estimate for s in stats) if known else None,
-    }
 
 
 class Command(BaseCommand):
