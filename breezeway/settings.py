@@ -153,7 +153,7 @@ if DEDUP_LOCK_TIMEOUT < 0.001:  # PostgreSQL counts milliseconds, and 0 would me
 
 # Memory for the remediation's hash aggregates (PostgreSQL work_mem, set for its transaction).
 DEDUP_WORK_MEM = env.str("DEDUP_WORK_MEM", default="256MB")
-postgres_memory_kb("DEDUP_WORK_MEM", DEDUP_WORK_MEM)
+DEDUP_WORK_MEM_KB = postgres_memory_kb("DEDUP_WORK_MEM", DEDUP_WORK_MEM)
 
 # auto: truncate and re-insert the survivors when duplicates are the majority, else delete the
 # losers in place; truncate or delete force one way (PostgreSQL; SQLite always deletes).

@@ -6,21 +6,29 @@ the result is joined back, so SQL and the sync's loader can never disagree about
 """
 
 import json
+import logging
 from collections.abc import Sequence
 from typing import Any
 
+from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from dedup.spec import TableSpec
+
+logger = logging.getLogger(__name__)
 
 # Per-type hash functions taking a seed: each column is hashed on its own and the hashes are
 # XOR-ed (a different seed per column): about twice as fast as building a ROW() for
 # hash_record_extended, and the same fingerprint can be computed from any alias (a table row,
 # an archived row turned back into a record).
+#
+# Texts are hashed as bytes (COLLATE "C"): under a nondeterministic collation two spellings
+# that compare equal would hash alike, and a copy differing only in case would pass for
+# identical. It is also faster: no locale lookup per value.
 _HASHERS = {
-    "text": "hashtextextended({col}, {seed})",
-    "varchar": "hashtextextended({col}, {seed})",
-    "bpchar": "hashbpcharextended({col}, {seed})",
+    "text": 'hashtextextended({col} COLLATE "C", {seed})',
+    "varchar": 'hashtextextended({col} COLLATE "C", {seed})',
+    "bpchar": 'hashbpcharextended({col} COLLATE "C", {seed})',
     "jsonb": "jsonb_hash_extended({col}, {seed})",
     "int8": "hashint8extended({col}, {seed})",
     "int4": "hashint4extended({col}, {seed})",
@@ -34,7 +42,21 @@ _HASHERS = {
     "time": "time_hash_extended({col}, {seed})",
     "uuid": "uuid_hash_extended({col}, {seed})",
 }
+_FALLBACK_HASHER = 'hashtextextended({col}::text COLLATE "C", {seed})'
 
+
+# The copy of a combo that is probed: its highest id among copies with a sync time, else its
+# highest id (c: a row of the temporary table `combos`).
+PROBE_ID = "coalesce(c.max_timed_id, c.max_id)"
+
+# Tables of more rows than this have their combos estimated from a page sample of about
+# SAMPLE_ROWS rows before the pass, to size its hash table (see pass_work_mem_kb).
+SAMPLE_ABOVE_ROWS = 500_000
+SAMPLE_ROWS = 50_000
+# Memory a combo takes in the pass's hash table (entry, key tuple, four aggregate states), and
+# the margin over the sample's estimate of combos.
+BYTES_PER_COMBO = 160
+COMBO_MARGIN = 4
 
 # Combos at most this share of the rows (or 10,000): look rows up one by one by id.
 FEW_COMBOS_SHARE = 0.02
@@ -64,6 +86,9 @@ class PostgresGrouping:
         self.tmp = f"_dedup_{spec.table}"[:50]
         self._types: dict[str, str] | None = None
         self.few_combos = True
+        self.probed = False
+        # Derived key by raw source values, filled by derive_keys (the rule is pure).
+        self.key_cache: dict[tuple, str] = {}
 
     def name(self, suffix: str) -> str:
         return self.q(f"{self.tmp}_{suffix}")
@@ -93,7 +118,7 @@ class PostgresGrouping:
         """One column's seeded hash; NULL gets a value of its own (-seed)."""
         assert self._types is not None, "column_types() first"
         seed = self.spec.columns.index(column) + 1
-        template = _HASHERS.get(self._types[column], "hashtextextended({col}::text, {seed})")
+        template = _HASHERS.get(self._types[column], _FALLBACK_HASHER)
         hashed = template.format(col=f"{alias}.{self.q(column)}", seed=seed)
         return f"coalesce({hashed}, {-seed})"
 
@@ -126,36 +151,103 @@ class PostgresGrouping:
         return f"{join} {self.t} {alias} ON {alias}.{self.pk} = {id_expr}"
 
     # -- the pass ------------------------------------------------------------------------------
-    def group_rows(self, cur: Any) -> None:
-        """The one pass over the big table, into the temporary table `combos`."""
-        self.column_types(cur)
+    def rows_by_combo(self, sample: str = "") -> str:
+        """SELECT of the rows grouped by fixed key and fingerprint, four aggregates each."""
         fixed = [self.q(c) for c in self.spec.fixed_key_columns]
         ts = f"t.{self.ts}" if self.ts else "NULL::timestamptz"
-        self.execute(
-            cur,
-            f"CREATE TEMP TABLE {self.name('combos')} AS "
-            f"SELECT row_number() OVER () AS cid, agg.* FROM ("
+        return (
             f"SELECT {''.join(f'{c}, ' for c in fixed)}h, count(*) AS copies, "
             f"max(row_id) AS max_id, max(row_ts) AS max_ts, "
             f"max(row_id) FILTER (WHERE row_ts IS NOT NULL) AS max_timed_id FROM (SELECT "
             f"{''.join(f't.{c}, ' for c in fixed)}{self.fingerprint('t')} AS h, "
-            f"t.{self.pk} AS row_id, {ts} AS row_ts FROM {self.t} t) s "
-            f"GROUP BY {''.join(f'{c}, ' for c in fixed)}h) agg",
+            f"t.{self.pk} AS row_id, {ts} AS row_ts FROM {self.t} t {sample}) s "
+            f"GROUP BY {''.join(f'{c}, ' for c in fixed)}h"
         )
+
+    def pass_work_mem_kb(self, cur: Any) -> int | None:
+        """work_mem for the pass, when a page sample of a big table predicts few combos.
+
+        PostgreSQL sizes a hash aggregate's table for the groups it expects, and it cannot
+        estimate how many distinct fingerprints there are, so it expects a tenth of the rows:
+        half a million buckets for 5,000 combos, and a cache miss on every row (15 to 20 %
+        of the pass). A smaller work_mem caps the initial table; the estimate (Haas and
+        Stokes' Duj1, as ANALYZE uses) and a margin keep it from spilling to disk. None: keep
+        DEDUP_WORK_MEM (small tables, or combos too many to matter)."""
+        total = self.scalar(
+            cur, "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [self.t]
+        )
+        if total is None or total <= SAMPLE_ABOVE_ROWS:
+            return None
+        percent = min(100.0, 100.0 * SAMPLE_ROWS / total)
+        cur.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE copies = 1), coalesce(sum(copies), 0) "
+            f"FROM ({self.rows_by_combo(f'TABLESAMPLE SYSTEM ({percent:.6f}) REPEATABLE (0)')})"
+            f" sampled"
+        )
+        distinct, singletons, sampled = cur.fetchone()
+        if not sampled:
+            return None
+        sampled = int(sampled)
+        estimate = sampled * distinct / (sampled - singletons + singletons * sampled / total)
+        kb = int(estimate * COMBO_MARGIN * BYTES_PER_COMBO / 1024)
+        logger.debug(
+            "%s: %d sampled rows, %d combos, %d seen once: about %.0f combos in all",
+            self.spec.table,
+            sampled,
+            distinct,
+            singletons,
+            estimate,
+        )
+        return max(1024, kb) if kb < settings.DEDUP_WORK_MEM_KB else None
+
+    def group_rows(self, cur: Any) -> None:
+        """The one pass over the big table, into the temporary table `combos`."""
+        self.column_types(cur)
+        work_mem_kb = self.pass_work_mem_kb(cur)
+        if work_mem_kb:
+            self.execute(cur, f"SET LOCAL work_mem = '{work_mem_kb}kB'")
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {self.name('combos')} AS "
+            f"SELECT row_number() OVER () AS cid, agg.* FROM ({self.rows_by_combo()}) agg",
+        )
+        if work_mem_kb:
+            self.execute(cur, f"SET LOCAL work_mem = '{settings.DEDUP_WORK_MEM_KB}kB'")
         cur.execute(f"SELECT count(*), coalesce(sum(copies), 0) FROM {self.name('combos')}")
         combos, rows = cur.fetchone()
         self.few_combos = combos <= max(10_000, int(rows) * FEW_COMBOS_SHARE)
 
+    def probe(self, cur: Any, columns: Sequence[str] | None = None) -> None:
+        """Set one copy of every combo aside, into the temporary table `probe`: the copy at
+        PROBE_ID, one lookup per combo. All copies of a combo say the same, so its derived key
+        comes from this copy, and it is nearly always the combo's latest copy too.
+        `columns`: the table's columns to keep (the primary key always); None keeps them all."""
+        if columns is None:
+            kept = "t.*"
+        else:
+            wanted = dict.fromkeys([self.spec.pk_column, *columns])
+            kept = ", ".join(f"t.{self.q(c)}" for c in wanted)
+        self.execute(
+            cur,
+            f"CREATE TEMP TABLE {self.name('probe')} AS SELECT {kept} "
+            f"FROM {self.name('combos')} c {self.row_by_id(PROBE_ID)}",
+        )
+        self.probed = True
+
+    def probe_join(self, alias: str = "p") -> str:
+        """A join from the combos (alias c) to their probed copy."""
+        return f"JOIN {self.name('probe')} {alias} ON {alias}.{self.pk} = {PROBE_ID}"
+
     def derive_keys(self, cur: Any) -> None:
-        """The derived key of every combo, computed by the Python rule from the sources of one
-        of its copies (all copies of a combo say the same), into the temporary table `map`."""
+        """The derived key of every combo, computed by the Python rule from the sources of its
+        probed copy, into the temporary table `map`."""
         if self.spec.derived is None:
             return
-        sources = ", ".join(f"t.{self.q(c)}" for c in self.spec.derived.sources)
-        cur.execute(
-            f"SELECT c.cid, {sources} FROM {self.name('combos')} c {self.row_by_id('c.max_id')}"
-        )
-        cache: dict[tuple, str] = {}
+        if not self.probed:
+            self.probe(cur, self.spec.derived.sources)
+        sources = ", ".join(f"p.{self.q(c)}" for c in self.spec.derived.sources)
+        cur.execute(f"SELECT c.cid, {sources} FROM {self.name('combos')} c {self.probe_join()}")
+        cache = self.key_cache
         keyed = []
         while rows := cur.fetchmany(10_000):
             for cid, *values in rows:
@@ -177,7 +269,7 @@ class PostgresGrouping:
         return f"{self.name('combos')} c JOIN {self.name('map')} m USING (cid)"
 
     def drop_temporary_tables(self, cur: Any, *suffixes: str) -> None:
-        for suffix in ("combos", "map", *suffixes):
+        for suffix in ("combos", "probe", "map", *suffixes):
             self.execute(cur, f"DROP TABLE IF EXISTS {self.name(suffix)}")
 
 

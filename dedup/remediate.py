@@ -28,7 +28,7 @@ from django.db import DatabaseError
 from django.db.backends.base.base import BaseDatabaseWrapper
 
 from breezeway.locks import REMEDIATION_LOCK
-from dedup.grouping import PostgresGrouping, SimpleGrouping
+from dedup.grouping import PROBE_ID, PostgresGrouping, SimpleGrouping
 from dedup.models import ArchivedRow
 from dedup.spec import RemediationError, TableSpec
 
@@ -143,6 +143,8 @@ class _PostgresRemediation(PostgresGrouping):
             self.check_fixed_keys_not_null(cur)
             self.step("group")
             self.group_rows(cur)
+            self.step("probe")
+            self.probe(cur, self.probed_columns())
             self.step("derive keys")
             self.derive_keys(cur)
             self.step("survivors")
@@ -160,6 +162,7 @@ class _PostgresRemediation(PostgresGrouping):
             rows_after = self.verify(cur, distinct)
             self.step("analyze")
             self.drop_temporary_tables(cur, "keyed", "final", "keep")
+            self.key_cache.clear()
             if chosen == "delete":
                 # The planner's statistics still describe the table before the purge; after a
                 # truncate the table is small and new, and autovacuum will analyze it soon.
@@ -212,48 +215,64 @@ class _PostgresRemediation(PostgresGrouping):
                     "give the key a derived, non-null column first."
                 )
 
+    def probed_columns(self) -> list[str] | None:
+        """What the probe keeps. With few combos, whole rows: the probed copies are nearly all
+        the survivors, so they are set aside once, and the truncate re-inserts them from there.
+        With many (a table with few duplicates) only what choosing survivors needs, so no
+        copy of the table is made when its losers are deleted in place."""
+        if self.few_combos:
+            return None
+        sources = self.spec.derived.sources if self.spec.derived else ()
+        return [c for c in (self.spec.sync_time_column, *sources) if c]
+
     def choose_survivors(self, cur: Any) -> None:
         """The latest copy of each combo, then per natural key the survivor: the latest of its
-        combos' latest copies. A combo's latest copy is its highest id with a sync time
-        (without one, if none has) unless a lower id has the later sync time (rare, but
-        possible): those combos are looked up by index."""
+        combos' latest copies. A combo's latest copy is its probed copy (highest id with a sync
+        time, without one if none has) unless a lower id has the later sync time (rare, but
+        possible): those combos are looked up separately."""
         keyed = self.name("keyed")
         fixed = [self.q(c) for c in self.spec.fixed_key_columns]
         by_key = ", ".join([*(f"c.{c}" for c in fixed), "m.key"])
         if self.ts:
-            timed = self.row_by_id("c.max_timed_id", left=True)
             latest = (
-                f"CASE WHEN c.max_ts IS NULL THEN c.max_id WHEN t.{self.ts} = c.max_ts "
+                f"CASE WHEN c.max_ts IS NULL THEN c.max_id WHEN p.{self.ts} = c.max_ts "
                 f"THEN c.max_timed_id END"
             )
         else:
-            timed, latest = "", "c.max_id"
+            latest = "c.max_id"
         self.execute(
             cur,
             f"CREATE TEMP TABLE {keyed} AS SELECT c.*, m.key, {latest} AS latest_id, "
-            f"dense_rank() OVER (ORDER BY {by_key}) AS fid FROM {self.keyed_combos()} {timed}",
+            f"dense_rank() OVER (ORDER BY {by_key}) AS fid FROM {self.keyed_combos()} "
+            f"{self.probe_join()}",
         )
-        if self.ts:
-            self.find_latest_out_of_order(cur, fixed)
-        order = "max_ts DESC NULLS LAST, latest_id DESC"
+        if self.ts and self.find_latest_out_of_order(cur, fixed) and self.few_combos:
+            # The probe must hold every combo's latest copy: add those it missed.
+            self.execute(
+                cur,
+                f"INSERT INTO {self.name('probe')} SELECT t.* FROM {keyed} c "
+                f"{self.row_by_id('c.latest_id')} WHERE c.latest_id <> {PROBE_ID}",
+            )
+        # One sort instead of an ordered aggregate per key (a tuplesort each).
         self.execute(
             cur,
-            f"CREATE TEMP TABLE {self.name('final')} AS SELECT fid, "
-            f"{''.join(f'min({c}) AS {c}, ' for c in fixed)}min(key) AS key, "
-            f"sum(copies)::bigint AS copies, count(*) AS combos, "
-            f"(array_agg(latest_id ORDER BY {order}))[1] AS keep_id, "
-            f"(array_agg(h ORDER BY {order}))[1] AS keep_hash FROM {keyed} GROUP BY fid",
+            f"CREATE TEMP TABLE {self.name('final')} AS SELECT DISTINCT ON (fid) fid, "
+            f"{''.join(f'{c}, ' for c in fixed)}key, (sum(copies) OVER w)::bigint AS copies, "
+            f"count(*) OVER w AS combos, latest_id AS keep_id, h AS keep_hash FROM {keyed} "
+            f"WINDOW w AS (PARTITION BY fid) "
+            f"ORDER BY fid, max_ts DESC NULLS LAST, latest_id DESC",
         )
         self.execute(cur, f"CREATE UNIQUE INDEX ON {self.name('final')} (keep_id)")
 
-    def find_latest_out_of_order(self, cur: Any, fixed: list[str]) -> None:
-        """Combos whose highest timed id is not their latest copy. A few are looked up one by
-        one through the parent's index; many (a table whose ids do not follow its sync
-        times) in one hash join over the table, so the cost never grows with their number."""
+    def find_latest_out_of_order(self, cur: Any, fixed: list[str]) -> int:
+        """Combos whose highest timed id is not their latest copy; returns how many. A few are
+        looked up one by one through the parent's index; many (a table whose ids do not
+        follow its sync times) in one hash join over the table, so the cost never grows with
+        their number."""
         keyed, pk = self.name("keyed"), self.pk
         odd = self.scalar(cur, f"SELECT count(*) FROM {keyed} WHERE latest_id IS NULL")
         if not odd:
-            return
+            return 0
         match = "".join(f"t.{c} = k.{c} AND " for c in fixed)
         match += f"t.{self.ts} = k.max_ts AND {self.fingerprint('t')} = k.h"
         if odd <= ODD_COMBOS_LOOKED_UP_ONE_BY_ONE:
@@ -262,13 +281,14 @@ class _PostgresRemediation(PostgresGrouping):
                 f"UPDATE {keyed} k SET latest_id = (SELECT max(t.{pk}) FROM {self.t} t "
                 f"WHERE {match}) WHERE k.latest_id IS NULL",
             )
-            return
+            return odd
         self.execute(
             cur,
             f"UPDATE {keyed} u SET latest_id = x.latest_id FROM (SELECT k.cid, "
             f"max(t.{pk}) AS latest_id FROM {keyed} k JOIN {self.t} t ON {match} "
             f"WHERE k.latest_id IS NULL GROUP BY k.cid) x WHERE x.cid = u.cid",
         )
+        return odd
 
     def figures(self, cur: Any) -> tuple[int, int, int]:
         cur.execute(
@@ -287,22 +307,24 @@ class _PostgresRemediation(PostgresGrouping):
                 parts.append(f"'{column}', {alias}.{self.q(column)}")
         return f"jsonb_build_object({', '.join(parts)})"
 
-    def losing_combos(self, also_join: str = "") -> str:
+    def losing_combos(self) -> str:
         """FROM/WHERE of the combos whose content differs from their key's survivor, as
-        `keyed k` joined to `final f` (plus `also_join`)."""
+        `keyed k` joined to `final f`."""
         return (
             f"FROM {self.name('keyed')} k JOIN {self.name('final')} f ON f.fid = k.fid "
-            f"{also_join} WHERE f.combos > 1 AND k.h <> f.keep_hash"
+            f"WHERE f.combos > 1 AND k.h <> f.keep_hash"
         )
 
     def archive_divergent_rows(self, cur: Any) -> int:
-        """Archive the latest copy of every content that differs from the survivor."""
-        rows = self.losing_combos(self.row_by_id("k.latest_id"))
+        """Archive the latest copy of every content that differs from the survivor. The
+        losers are found first, so only their rows are looked up."""
         cur.execute(
+            f"WITH c AS MATERIALIZED (SELECT {self.natural_key_json('f')} AS natural_key, "
+            f"f.keep_id, k.copies, k.latest_id {self.losing_combos()}) "
             f"INSERT INTO {self.q(ARCHIVE_TABLE)} (run_id, table_name, natural_key, row_data, "
             f"kept_row_id, copies, archived_at) "
-            f"SELECT %s, %s, {self.natural_key_json('f')}, to_jsonb(t), f.keep_id, k.copies, "
-            f"now() {rows}",
+            f"SELECT %s, %s, c.natural_key, to_jsonb(t), c.keep_id, c.copies, now() "
+            f"FROM c {self.row_by_id('c.latest_id')}",
             [self.run_id, self.spec.table],
         )
         return cur.rowcount
@@ -343,12 +365,16 @@ class _PostgresRemediation(PostgresGrouping):
         one join instead of one trigger call per row: several times faster, and it leaves no
         pending trigger events behind (Django's foreign keys are deferred, and pending events
         would make the constraint's ALTER TABLE fail)."""
-        keep, final = self.name("keep"), self.name("final")
-        self.execute(
-            cur,
-            f"CREATE TEMP TABLE {keep} AS SELECT t.*, f.key AS _dedup_key "
-            f"FROM {final} f {self.row_by_id('f.keep_id')}",
-        )
+        final = self.name("final")
+        if self.few_combos:
+            aside = self.name("probe")  # whole rows of every combo's latest copy
+        else:
+            aside = self.name("keep")
+            self.execute(
+                cur,
+                f"CREATE TEMP TABLE {aside} AS SELECT t.* FROM {final} f "
+                f"{self.row_by_id('f.keep_id')}",
+            )
         cur.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = %s::regclass AND contype = 'f' ORDER BY conname",
@@ -360,9 +386,13 @@ class _PostgresRemediation(PostgresGrouping):
             self.execute(cur, f"ALTER TABLE {self.t} {drops}")
         self.execute(cur, f"TRUNCATE {self.t}")
         derived = self.spec.derived.column if self.spec.derived else None
-        select = ", ".join("_dedup_key" if c == derived else self.q(c) for c in self.spec.columns)
+        select = ", ".join("f.key" if c == derived else f"t.{self.q(c)}" for c in self.spec.columns)
         columns = ", ".join(self.q(c) for c in self.spec.columns)
-        self.execute(cur, f"INSERT INTO {self.t} ({columns}) SELECT {select} FROM {keep}")
+        self.execute(
+            cur,
+            f"INSERT INTO {self.t} ({columns}) SELECT {select} "
+            f"FROM {final} f JOIN {aside} t ON t.{self.pk} = f.keep_id",
+        )
         if foreign_keys:
             adds = ", ".join(
                 f"ADD CONSTRAINT {self.q(name)} {definition}" for name, definition in foreign_keys
@@ -422,14 +452,19 @@ class _PostgresRemediation(PostgresGrouping):
         return rows_after
 
     def wrong_derived_keys(self, cur: Any) -> int:
-        """Recompute every kept row's derived key from its own sources with the rule."""
+        """Recompute every kept row's derived key from its own sources with the rule (whose
+        result for the same raw values derive_keys has already computed)."""
         if self.spec.derived is None:
             return 0
         sources = ", ".join(self.q(c) for c in self.spec.derived.sources)
         cur.execute(f"SELECT {self.q(self.spec.derived.column)}, {sources} FROM {self.t}")
-        wrong = 0
+        cache, wrong = self.key_cache, 0
         while rows := cur.fetchmany(10_000):
-            wrong += sum(1 for key, *values in rows if self.spec.derive_key(values) != key)
+            for key, *values in rows:
+                values = tuple(values)
+                if values not in cache:
+                    cache[values] = self.spec.derive_key(values)
+                wrong += cache[values] != key
         return wrong
 
 

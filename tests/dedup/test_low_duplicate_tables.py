@@ -1,6 +1,7 @@
-"""Tables with few duplicates and ids that do not follow sync times take the engine's other
-paths (plain joins instead of id lookups, a hash join for out-of-order latest copies, deleting
-in place); the result must be the same as the rule says."""
+"""Tables whose ids do not follow their sync times, with few duplicates (the engine's plain
+joins instead of id lookups, a hash join for out-of-order latest copies) or nearly all
+duplicates (id lookups, out-of-order latest copies found one by one and set aside with the
+others), deleted in place or truncated: the result must be what the rule says."""
 
 from datetime import datetime
 
@@ -10,7 +11,8 @@ from breezeway.natural_keys import photo_key
 from tests.support.scratch import ScratchDatabase
 
 ROWS = 30_000
-KEYS = 24_000  # 20 % duplicates: more distinct contents than the engine looks up one by one
+# 20 % duplicates: more distinct contents than the engine looks up one by one; 99.5 %: few.
+FEW_DUPLICATES, MOSTLY_DUPLICATES = 24_000, 150
 
 
 def expected(rows: list[tuple]) -> tuple[dict, dict]:
@@ -29,9 +31,8 @@ def expected(rows: list[tuple]) -> tuple[dict, dict]:
 
 
 @pytest.mark.parametrize("strategy", ["delete", "truncate"])
-def test_low_duplicate_table_with_out_of_order_sync_times(
-    scratch_db: ScratchDatabase, strategy: str
-) -> None:
+@pytest.mark.parametrize("keys", [FEW_DUPLICATES, MOSTLY_DUPLICATES])
+def test_out_of_order_sync_times(scratch_db: ScratchDatabase, keys: int, strategy: str) -> None:
     scratch_db.manage("migrate", "breezeway", "0002")
     with scratch_db.connect() as conn:
         conn.execute("INSERT INTO regions VALUES ('r', 'R', 1, true, now(), now())")
@@ -48,7 +49,7 @@ def test_low_duplicate_table_with_out_of_order_sync_times(
             "CASE WHEN g %% 11 = 0 THEN NULL "
             "ELSE timestamptz '2025-01-01' + ((g * 7919) %% 1000) * interval '1 minute' END "
             "FROM generate_series(0, %s - 1) g, LATERAL (SELECT g %% %s AS k) x ORDER BY g",
-            (KEYS, ROWS, KEYS),
+            (keys, ROWS, keys),
         )
         rows = conn.execute(
             "SELECT id, property_pk, photo_id, url, caption, last_sync_time FROM property_photos"
@@ -56,7 +57,7 @@ def test_low_duplicate_table_with_out_of_order_sync_times(
     survivors, lost_captions = expected(rows)
 
     result = scratch_db.manage("migrate", DEDUP_STRATEGY=strategy)
-    assert f"property_photos: {ROWS} rows before, {KEYS} after" in result.stderr
+    assert f"property_photos: {ROWS} rows before, {keys} after" in result.stderr
     assert f"strategy {strategy}" in result.stderr
 
     with scratch_db.connect() as conn:
@@ -69,3 +70,36 @@ def test_low_duplicate_table_with_out_of_order_sync_times(
     want = {(survivors[k], c) for k, caps in lost_captions.items() for c in caps}
     assert set(archived) == want
     assert len(archived) == len(want)
+
+
+def test_copies_differing_only_in_case_are_kept_apart(scratch_db: ScratchDatabase) -> None:
+    """Under a case-insensitive collation 'Pool' and 'POOL' compare equal, but they are
+    different contents: the older one is archived, not taken for a copy of the survivor."""
+    scratch_db.manage("migrate", "breezeway", "0002")
+    with scratch_db.connect() as conn:
+        conn.execute(
+            "CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', "
+            "deterministic = false)"
+        )
+        conn.execute(
+            "ALTER TABLE property_photos ALTER COLUMN caption TYPE text COLLATE case_blind"
+        )
+        conn.execute("INSERT INTO regions VALUES ('r', 'R', 1, true, now(), now())")
+        conn.execute("INSERT INTO properties (region_code, property_id) VALUES ('r', '1')")
+        conn.execute(
+            "INSERT INTO property_photos (property_pk, region_code, photo_id, url, caption, "
+            "last_sync_time) SELECT p.id, 'r', '7', 'u7', c, timestamptz '2025-01-01' + "
+            "n * interval '1 hour' FROM properties p, "
+            "(VALUES (1, 'Pool'), (2, 'Pool'), (3, 'POOL')) v (n, c)"
+        )
+    result = scratch_db.manage("migrate")
+    assert "property_photos: 3 rows before, 1 after (1 distinct keys), 2 removed, 1 archived" in (
+        result.stderr
+    )
+    with scratch_db.connect() as conn:
+        kept = conn.execute("SELECT caption FROM property_photos").fetchall()
+        archived = conn.execute(
+            "SELECT row_data->>'caption', copies FROM dedup_archived_rows"
+        ).fetchall()
+    assert kept == [("POOL",)]
+    assert archived == [("Pool", 2)]
