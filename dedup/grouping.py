@@ -52,7 +52,7 @@ PROBE_ID = "coalesce(c.max_timed_id, c.max_id)"
 # Tables of more rows than this have their combos estimated from a page sample of about
 # SAMPLE_ROWS rows before the pass, to size its hash table (see pass_work_mem_kb).
 SAMPLE_ABOVE_ROWS = 500_000
-SAMPLE_ROWS = 50_000
+SAMPLE_ROWS = 25_000
 # Memory a combo takes in the pass's hash table (entry, key tuple, four aggregate states), and
 # the margin over the sample's estimate of combos.
 BYTES_PER_COMBO = 160

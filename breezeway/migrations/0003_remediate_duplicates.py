@@ -2,8 +2,9 @@
 
 One atomic migration: on PostgreSQL a failure in any table (lock timeout, failed verification)
 rolls every table back. Each operation keeps the most recent copy per natural key, archives
-copies that differ from it (dedup_archived_rows), verifies, and adds the constraint; then the
-derived key columns become NOT NULL. Reversing drops the constraints and keeps the data.
+copies that differ from it (dedup_archived_rows), verifies, makes the derived key column NOT
+NULL and adds the constraint. Reversing drops the constraints, lets the key columns hold NULLs
+again, and keeps the data.
 """
 
 from django.db import migrations, models
@@ -35,29 +36,4 @@ class Migration(migrations.Migration):
         _dedup("reservationguest", "reservation_guests", ["reservation", "guest_key"]),
         _dedup("taskassignment", "task_assignments", ["task", "assignee_key"]),
         _dedup("taskphoto", "task_photos", ["task", "photo_key"]),
-        migrations.AlterField(
-            model_name="taskrequirement",
-            name="requirement_key",
-            field=models.CharField(max_length=255),
-        ),
-        migrations.AlterField(
-            model_name="propertyphoto",
-            name="photo_key",
-            field=models.CharField(max_length=64),
-        ),
-        migrations.AlterField(
-            model_name="reservationguest",
-            name="guest_key",
-            field=models.CharField(max_length=255),
-        ),
-        migrations.AlterField(
-            model_name="taskassignment",
-            name="assignee_key",
-            field=models.CharField(max_length=255),
-        ),
-        migrations.AlterField(
-            model_name="taskphoto",
-            name="photo_key",
-            field=models.CharField(max_length=64),
-        ),
     ]

@@ -100,6 +100,19 @@ def test_all_null_guests_collapse_to_one_per_reservation(scratch_db: ScratchData
     assert sorted(r["reservation_pk"] for r in empty) == [1, 2]
 
 
+def key_columns_nullable(db: ScratchDatabase) -> dict[str, str]:
+    """information_schema's is_nullable of each table's derived key column."""
+    with db.connect() as conn:
+        return {
+            table: conn.execute(
+                "SELECT is_nullable FROM information_schema.columns "
+                "WHERE table_name = %s AND column_name = %s AND table_schema = current_schema()",
+                (table, column),
+            ).fetchone()[0]
+            for table, column in KEY_COLUMNS.items()
+        }
+
+
 def test_rerun_is_a_noop_and_reverse_keeps_data(scratch_db: ScratchDatabase) -> None:
     legacy_database(scratch_db, "django")
     scratch_db.manage("migrate")
@@ -107,8 +120,10 @@ def test_rerun_is_a_noop_and_reverse_keeps_data(scratch_db: ScratchDatabase) -> 
     assert "No migrations to apply" in scratch_db.manage("migrate").stdout
     assert {t: table_rows(scratch_db, t) for t in scenario.CHILD_TABLES} == before
 
+    assert key_columns_nullable(scratch_db) == dict.fromkeys(KEY_COLUMNS, "NO")
     scratch_db.manage("migrate", "breezeway", "0002")
     assert not set(CONSTRAINTS.values()) & constraint_names(scratch_db)
+    assert key_columns_nullable(scratch_db) == dict.fromkeys(KEY_COLUMNS, "YES")
     for table, rows in before.items():
         assert len(table_rows(scratch_db, table)) == len(rows)
 
