@@ -14,7 +14,8 @@ The machine's speed varies by up to 2x over minutes (a shared host), so the cont
 scan and then ours), checkpoints, and lets them settle for --settle seconds: files written a
 moment ago cost PostgreSQL several times more to release at the COMMIT after a TRUNCATE than
 files of a database that has been in use (0.4 s against 2 to 3 s here), and an incident's
-database is old. Then each copy is read once (untimed) and timed: seed; scan, then ours.
+database is old. Then each copy is read once (untimed) and timed: seed; scan (the fastest of
+three, per table), then ours.
 
 Prints per table and in total rows, the median seconds over rounds, rows/s and the ratios
 seed/ours (target >= 4 at scale 0.2) and ours/scan (target <= 8); then every round's totals
@@ -56,6 +57,9 @@ SEED_KEYS = {
     "task_photos": ("task_pk", "photo_id"),
 }
 TABLES = list(SEED_KEYS)
+# The scan is cheap and, of the three, the most disturbed by a busy machine: each round takes
+# the fastest of this many (a lower floor makes ours/scan stricter, not kinder).
+SCAN_REPEATS = 3
 
 
 def create_copy(template: str, name: str) -> None:
@@ -76,15 +80,18 @@ def warm(dbname: str) -> dict[str, int]:
     return rows
 
 
-def time_scan(dbname: str) -> dict[str, float]:
-    seconds = {}
+def time_scan(dbname: str, repeat: int = SCAN_REPEATS) -> dict[str, float]:
+    """Per table, the fastest of `repeat` counts: the strictest floor for ours to be held to."""
+    seconds: dict[str, float] = {}
     with psycopg.connect(url_for(dbname), autocommit=True) as conn:
         for setting in ("enable_indexscan", "enable_indexonlyscan", "enable_bitmapscan"):
             conn.execute(f"SET {setting} = off")
-        for table in TABLES:
-            started = time.perf_counter()
-            conn.execute(f"SELECT count(*) FROM {table}").fetchone()
-            seconds[table] = time.perf_counter() - started
+        for _ in range(repeat):
+            for table in TABLES:
+                started = time.perf_counter()
+                conn.execute(f"SELECT count(*) FROM {table}").fetchone()
+                elapsed = time.perf_counter() - started
+                seconds[table] = min(elapsed, seconds.get(table, elapsed))
     return seconds
 
 

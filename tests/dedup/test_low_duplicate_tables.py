@@ -30,8 +30,15 @@ def expected(rows: list[tuple]) -> tuple[dict, dict]:
     }
 
 
-@pytest.mark.parametrize("strategy", ["delete", "truncate"])
-@pytest.mark.parametrize("keys", [FEW_DUPLICATES, MOSTLY_DUPLICATES])
+@pytest.mark.parametrize(
+    ("keys", "strategy"),
+    [
+        (FEW_DUPLICATES, "delete"),
+        (FEW_DUPLICATES, "truncate"),
+        # Only a truncate re-inserts the survivors set aside with the probe.
+        (MOSTLY_DUPLICATES, "truncate"),
+    ],
+)
 def test_out_of_order_sync_times(scratch_db: ScratchDatabase, keys: int, strategy: str) -> None:
     scratch_db.manage("migrate", "breezeway", "0002")
     with scratch_db.connect() as conn:
