@@ -164,15 +164,10 @@ class PostgresGrouping:
             f"GROUP BY {''.join(f'{c}, ' for c in fixed)}h"
         )
 
-    def pass_work_mem_kb(self, cur: Any) -> int | None:
-        """work_mem for the pass, when a page sample of a big table predicts few combos.
-
-        PostgreSQL sizes a hash aggregate's table for the groups it expects, and it cannot
-        estimate how many distinct fingerprints there are, so it expects a tenth of the rows:
-        half a million buckets for 5,000 combos, and a cache miss on every row (15 to 20 %
-        of the pass). A smaller work_mem caps the initial table; the estimate (Haas and
-        Stokes' Duj1, as ANALYZE uses) and a margin keep it from spilling to disk. None: keep
-        DEDUP_WORK_MEM (small tables, or combos too many to matter)."""
+    def estimate_combos(self, cur: Any) -> float | None:
+        """How many combos a page sample of about SAMPLE_ROWS rows predicts (Haas and Stokes'
+        Duj1 estimator, as ANALYZE uses); None for tables of SAMPLE_ABOVE_ROWS rows or fewer
+        (by the planner's count) and for an empty sample."""
         total = self.scalar(
             cur, "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass", [self.t]
         )
@@ -188,8 +183,8 @@ class PostgresGrouping:
         if not sampled:
             return None
         sampled = int(sampled)
+        total = max(total, sampled)
         estimate = sampled * distinct / (sampled - singletons + singletons * sampled / total)
-        kb = int(estimate * COMBO_MARGIN * BYTES_PER_COMBO / 1024)
         logger.debug(
             "%s: %d sampled rows, %d combos, %d seen once: about %.0f combos in all",
             self.spec.table,
@@ -198,6 +193,21 @@ class PostgresGrouping:
             singletons,
             estimate,
         )
+        return estimate
+
+    def pass_work_mem_kb(self, cur: Any) -> int | None:
+        """work_mem for the pass, when a page sample of a big table predicts few combos.
+
+        PostgreSQL sizes a hash aggregate's table for the groups it expects, and it cannot
+        estimate how many distinct fingerprints there are, so it expects a tenth of the rows:
+        half a million buckets for 5,000 combos, and a cache miss on every row (15 to 20 %
+        of the pass). A smaller work_mem caps the initial table; the sample's estimate and a
+        margin keep it from spilling to disk. None: keep DEDUP_WORK_MEM (small tables, or
+        combos too many to matter)."""
+        estimate = self.estimate_combos(cur)
+        if estimate is None:
+            return None
+        kb = int(estimate * COMBO_MARGIN * BYTES_PER_COMBO / 1024)
         return max(1024, kb) if kb < settings.DEDUP_WORK_MEM_KB else None
 
     def group_rows(self, cur: Any) -> None:
