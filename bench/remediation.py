@@ -221,6 +221,13 @@ class Round:
     def scan_total(self) -> float:
         return sum(self.scan.values())
 
+    def summary(self) -> str:
+        return (
+            f"ours {self.ours_total:.2f} s, seed {self.seed_total:.2f} s, "
+            f"scan {self.scan_total:.3f} s: seed/ours {self.seed_total / self.ours_total:.2f}x, "
+            f"ours/scan {self.ours_total / self.scan_total:.2f}x"
+        )
+
 
 def settle(names: list[str], seconds: float) -> None:
     """Flush the new copies to disk and give the file system time, as an old database has."""
@@ -248,16 +255,8 @@ def run_round(template: str, tag: str, number: int, settle_seconds: float) -> Ro
         for name in names.values():
             drop(name)
     result = Round(rows, scan, seed, ours, ours_total, ours_wall)
-    print(
-        f"  round {number}: ours {ours_total:.2f} s, seed {result.seed_total:.2f} s, "
-        f"scan {result.scan_total:.3f} s",
-        flush=True,
-    )
+    print(f"  round {number}: {result.summary()}", flush=True)
     return result
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 def report(rounds: list[Round]) -> None:
@@ -270,18 +269,18 @@ def report(rounds: list[Round]) -> None:
     print(header)
     print("-" * len(header))
     for table in TABLES:
-        o = median([r.ours.get(table, 0.0) for r in rounds])
-        s = median([r.seed[table] for r in rounds])
-        c = median([r.scan[table] for r in rounds])
+        o = statistics.median([r.ours.get(table, 0.0) for r in rounds])
+        s = statistics.median([r.seed[table] for r in rounds])
+        c = statistics.median([r.scan[table] for r in rounds])
         print(
             f"{table:<20}{rows[table]:>12,}{o:>9.2f}{s:>9.2f}{c:>9.3f}"
             f"{rate(rows[table], o):>14}{rate(rows[table], s):>14}"
             f"{s / o if o else 0:>10.1f}x{o / c if c else 0:>10.1f}x"
         )
     total_rows = sum(rows.values())
-    ours = median([r.ours_total for r in rounds])
-    seed = median([r.seed_total for r in rounds])
-    scan = median([r.scan_total for r in rounds])
+    ours = statistics.median([r.ours_total for r in rounds])
+    seed = statistics.median([r.seed_total for r in rounds])
+    scan = statistics.median([r.scan_total for r in rounds])
     print("-" * len(header))
     print(
         f"{'TOTAL (migration)':<20}{total_rows:>12,}{ours:>9.2f}{seed:>9.2f}"
@@ -291,17 +290,13 @@ def report(rounds: list[Round]) -> None:
     print(
         "('ours' is migration 0003 from start to commit; per-table figures are the engine's; "
         f"the whole migrate command, planning and signals included: "
-        f"{median([r.ours_wall for r in rounds]):.2f} s)"
+        f"{statistics.median([r.ours_wall for r in rounds]):.2f} s)"
     )
     print("\nRounds (ratios within a round):")
     for number, r in enumerate(rounds, 1):
-        print(
-            f"  {number}: ours {r.ours_total:.2f} s, seed {r.seed_total:.2f} s, "
-            f"scan {r.scan_total:.3f} s: seed/ours {r.seed_total / r.ours_total:.2f}x, "
-            f"ours/scan {r.ours_total / r.scan_total:.2f}x"
-        )
-    speedup = median([r.seed_total / r.ours_total for r in rounds])
-    floor = median([r.ours_total / r.scan_total for r in rounds])
+        print(f"  {number}: {r.summary()}")
+    speedup = statistics.median([r.seed_total / r.ours_total for r in rounds])
+    floor = statistics.median([r.ours_total / r.scan_total for r in rounds])
     print(
         f"\nseed/ours = {speedup:.2f}x (target >= 4 at scale 0.2): "
         f"{'PASS' if speedup >= 4 else 'MISS'}"

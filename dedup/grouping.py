@@ -87,7 +87,7 @@ class PostgresGrouping:
         self._types: dict[str, str] | None = None
         self.few_combos = True
         self.probed = False
-        # Derived key by raw source values, filled by derive_keys (the rule is pure).
+        # Derived key by raw source values (the rule is pure): see derived_key_of.
         self.key_cache: dict[tuple, str] = {}
 
     def name(self, suffix: str) -> str:
@@ -248,6 +248,13 @@ class PostgresGrouping:
         """A join from the combos (alias c) to their probed copy."""
         return f"JOIN {self.name('probe')} {alias} ON {alias}.{self.pk} = {PROBE_ID}"
 
+    def derived_key_of(self, values: Sequence[Any]) -> str:
+        """The derived key of one tuple of raw source values, by the rule, once per tuple."""
+        values = tuple(values)
+        if values not in self.key_cache:
+            self.key_cache[values] = self.spec.derive_key(values)
+        return self.key_cache[values]
+
     def derive_keys(self, cur: Any) -> None:
         """The derived key of every combo, computed by the Python rule from the sources of its
         probed copy, into the temporary table `map`."""
@@ -257,14 +264,9 @@ class PostgresGrouping:
             self.probe(cur, self.spec.derived.sources)
         sources = ", ".join(f"p.{self.q(c)}" for c in self.spec.derived.sources)
         cur.execute(f"SELECT c.cid, {sources} FROM {self.name('combos')} c {self.probe_join()}")
-        cache = self.key_cache
         keyed = []
         while rows := cur.fetchmany(10_000):
-            for cid, *values in rows:
-                values = tuple(values)
-                if values not in cache:
-                    cache[values] = self.spec.derive_key(values)
-                keyed.append((cid, cache[values]))
+            keyed.extend((cid, self.derived_key_of(values)) for cid, *values in rows)
         self.execute(
             cur, f"CREATE TEMP TABLE {self.name('map')} (cid bigint PRIMARY KEY, key text)"
         )

@@ -68,11 +68,10 @@ class DeduplicateAndAddConstraint(AddConstraint):
 
     def state_forwards(self, app_label: str, state: ProjectState) -> None:
         if self.derived_key is not None:
-            model_state = state.models[app_label, self.model_name_lower]
+            fields = state.models[app_label, self.model_name_lower].fields
             name = self.derived_field_name(state, app_label)
-            field = model_state.fields[name].clone()
-            field.null = False
-            model_state.fields[name] = field
+            fields[name] = fields[name].clone()
+            fields[name].null = False
         # Adding the constraint reloads the model: once for both changes, not once each.
         super().state_forwards(app_label, state)
 
@@ -116,6 +115,7 @@ class DeduplicateAndAddConstraint(AddConstraint):
         if not self.allow_migrate_model(alias, model):
             return
         table = model._meta.db_table
+        present = False
         if schema_editor.collect_sql:
             # sqlmigrate: the removal is data-dependent work, not a statement to print.
             schema_editor.collected_sql.append(
@@ -125,14 +125,14 @@ class DeduplicateAndAddConstraint(AddConstraint):
             logger.info(
                 "%s: constraint %s already present, nothing to do", table, self.constraint.name
             )
-            self.alter_derived_field(app_label, schema_editor, from_state, to_state)
-            return
+            present = True
         else:
             spec = TableSpec.for_model(model, self.constraint, self.derived_key)
             strategy = self.strategy if self.strategy != "auto" else settings.DEDUP_STRATEGY
             remediate_table(schema_editor.connection, spec, strategy=strategy)
         self.alter_derived_field(app_label, schema_editor, from_state, to_state)
-        super().database_forwards(app_label, schema_editor, from_state, to_state)
+        if not present:
+            super().database_forwards(app_label, schema_editor, from_state, to_state)
 
     def describe(self) -> str:
         return f"Remove duplicates of {self.model_name} and add constraint {self.constraint.name}"

@@ -162,7 +162,6 @@ class _PostgresRemediation(PostgresGrouping):
             rows_after = self.verify(cur, distinct)
             self.step("analyze")
             self.drop_temporary_tables(cur, "keyed", "final", "keep")
-            self.key_cache.clear()
             if chosen == "delete":
                 # The planner's statistics still describe the table before the purge; after a
                 # truncate the table is small and new, and autovacuum will analyze it soon.
@@ -458,13 +457,9 @@ class _PostgresRemediation(PostgresGrouping):
             return 0
         sources = ", ".join(self.q(c) for c in self.spec.derived.sources)
         cur.execute(f"SELECT {self.q(self.spec.derived.column)}, {sources} FROM {self.t}")
-        cache, wrong = self.key_cache, 0
+        wrong = 0
         while rows := cur.fetchmany(10_000):
-            for key, *values in rows:
-                values = tuple(values)
-                if values not in cache:
-                    cache[values] = self.spec.derive_key(values)
-                wrong += cache[values] != key
+            wrong += sum(1 for key, *values in rows if self.derived_key_of(values) != key)
         return wrong
 
 
