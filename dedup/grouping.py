@@ -74,9 +74,11 @@ class PostgresGrouping:
     keys, and the derived keys are then computed once per combo, in Python.
     """
 
-    def __init__(self, connection: BaseDatabaseWrapper, spec: TableSpec):
+    def __init__(self, connection: BaseDatabaseWrapper, spec: TableSpec, keys_only: bool = False):
         self.connection = connection
         self.spec = spec
+        # keys_only: fingerprint only the derived key's sources (counting keys, not contents).
+        self.keys_only = keys_only
         q = connection.ops.quote_name
         self.q = q
         self.t = q(spec.table)
@@ -125,10 +127,15 @@ class PostgresGrouping:
     @property
     def fingerprint_columns(self) -> list[str]:
         """What a copy says: every content column the table has, except the fixed key
-        columns, which are the same for every copy compared (only copies of one key are)."""
+        columns, which are the same for every copy compared (only copies of one key are).
+        With keys_only, just the derived key's sources: a combo is then a distinct key."""
         assert self._types is not None, "column_types() first"
         fixed = set(self.spec.fixed_key_columns)
-        return [c for c in self.spec.content_columns if c not in fixed and c in self._types]
+        if self.keys_only:
+            wanted = self.spec.derived.sources if self.spec.derived else ()
+        else:
+            wanted = self.spec.content_columns
+        return [c for c in wanted if c not in fixed and c in self._types]
 
     def fingerprint(self, alias: str) -> str:
         """The content fingerprint of one row (64 bits): XOR of seeded per-column hashes."""

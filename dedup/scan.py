@@ -1,7 +1,8 @@
 """Per-table duplicate statistics measured live: rows, distinct natural keys, sizes, constraint.
 
-Before remediation the distinct keys are counted by grouping every row (the same grouping as
-the remediation, derived keys included). Once a table's natural-key constraint exists and its
+Before remediation the distinct keys are counted by grouping every row by its key's own
+columns (the remediation's grouping, without the content), derived keys computed by the same
+rule the sync and the remediation use. Once a table's natural-key constraint exists and its
 index is valid, the database guarantees distinct keys = rows, and the scan only counts rows.
 """
 
@@ -107,7 +108,8 @@ def table_bytes(connection: BaseDatabaseWrapper, table: str) -> int | None:
 def count_rows_and_keys(connection: BaseDatabaseWrapper, spec: TableSpec) -> tuple[int, int]:
     """Rows and distinct natural keys, by grouping every row (nothing is changed)."""
     if connection.vendor == "postgresql":
-        grouping = PostgresGrouping(connection, spec)
+        # Only the key's own columns are fingerprinted: the report counts keys, not contents.
+        grouping = PostgresGrouping(connection, spec, keys_only=True)
         fixed = ", ".join(grouping.q(c) for c in spec.fixed_key_columns)
         with transaction.atomic(using=connection.alias), connection.cursor() as cur:
             grouping.execute(cur, "SET LOCAL work_mem = %s", [settings.DEDUP_WORK_MEM])

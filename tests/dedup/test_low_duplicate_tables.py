@@ -3,8 +3,12 @@ joins instead of id lookups, a hash join for out-of-order latest copies) or near
 duplicates (id lookups, out-of-order latest copies found one by one and set aside with the
 others), deleted in place or truncated: the result must be what the rule says."""
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
+import psycopg
 import pytest
 
 from breezeway.natural_keys import photo_key
@@ -79,19 +83,42 @@ def test_out_of_order_sync_times(scratch_db: ScratchDatabase, keys: int, strateg
     assert len(archived) == len(want)
 
 
-def test_copies_differing_only_in_case_are_kept_apart(scratch_db: ScratchDatabase) -> None:
-    """Under a case-insensitive collation 'Pool' and 'POOL' compare equal, but they are
-    different contents: the older one is archived, not taken for a copy of the survivor."""
-    scratch_db.manage("migrate", "breezeway", "0002")
-    with scratch_db.connect() as conn:
+@contextmanager
+def case_blind_column(db: ScratchDatabase, column: str) -> Iterator[psycopg.Connection]:
+    """A legacy database (0002) whose property_photos.`column` compares case-insensitively,
+    with one region; yields a connection to fill it."""
+    db.manage("migrate", "breezeway", "0002")
+    with db.connect() as conn:
         conn.execute(
             "CREATE COLLATION case_blind (provider = icu, locale = 'und-u-ks-level2', "
             "deterministic = false)"
         )
         conn.execute(
-            "ALTER TABLE property_photos ALTER COLUMN caption TYPE text COLLATE case_blind"
+            f"ALTER TABLE property_photos ALTER COLUMN {column} TYPE text COLLATE case_blind"
         )
         conn.execute("INSERT INTO regions VALUES ('r', 'R', 1, true, now(), now())")
+        yield conn
+
+
+def test_report_keeps_ids_differing_only_in_case_apart(scratch_db: ScratchDatabase) -> None:
+    """The photo key keeps an id's case, so 'A1' and 'a1' are two keys, although a
+    case-insensitive collation calls them equal: the report counts two, as the rule does."""
+    with case_blind_column(scratch_db, "photo_id") as conn:
+        conn.execute("INSERT INTO properties (region_code, property_id) VALUES ('r', '1')")
+        conn.execute(
+            "INSERT INTO property_photos (property_pk, region_code, photo_id, url) "
+            "SELECT p.id, 'r', v.pid, 'u' FROM properties p, "
+            "(VALUES ('A1'), ('a1'), ('a1')) v (pid)"
+        )
+    report = json.loads(scratch_db.manage("dedup_report", "--json").stdout)
+    photos = next(t for t in report["tables"] if t["table"] == "property_photos")
+    assert (photos["rows"], photos["distinct_keys"], photos["method"]) == (3, 2, "scan")
+
+
+def test_copies_differing_only_in_case_are_kept_apart(scratch_db: ScratchDatabase) -> None:
+    """Under a case-insensitive collation 'Pool' and 'POOL' compare equal, but they are
+    different contents: the older one is archived, not taken for a copy of the survivor."""
+    with case_blind_column(scratch_db, "caption") as conn:
         conn.execute("INSERT INTO properties (region_code, property_id) VALUES ('r', '1')")
         conn.execute(
             "INSERT INTO property_photos (property_pk, region_code, photo_id, url, caption, "
