@@ -17,11 +17,14 @@ def admin() -> psycopg.Connection:
     return psycopg.connect(url_for("postgres"), autocommit=True)
 
 
-def create_database(name: str, template: str | None = None) -> None:
-    """CREATE DATABASE, as a copy of `template` when given (no one may be connected to it)."""
+def create_database(name: str, template: str | None = None, tablespace: str | None = None) -> None:
+    """CREATE DATABASE, as a copy of `template` when given (no one may be connected to it),
+    in `tablespace` when given."""
     query = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
     if template:
         query += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    if tablespace:
+        query += sql.SQL(" TABLESPACE {}").format(sql.Identifier(tablespace))
     with admin() as conn:
         conn.execute(query)
 
