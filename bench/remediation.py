@@ -49,7 +49,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
-from psycopg import sql
 from scratch import admin, create_database, drop, url_for  # bench/scratch.py
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,10 +74,6 @@ SCAN_REPEATS = 3
 # and the scan of every child table.
 SEED_SECONDS_THEN = 12.6
 SCAN_SECONDS_THEN = 0.45
-
-
-def create_copy(template: str, name: str, tablespace: str | None = None) -> None:
-    create_database(name, template, tablespace)
 
 
 def manage(dbname: str, *args: str) -> None:
@@ -260,7 +255,7 @@ def run_round(
     names = {c: f"bw_bench_{c}_{tag}_{number}" for c in ("seed", "ours")}
     try:
         for name in names.values():
-            create_copy(template, name, tablespace)
+            create_database(name, template, tablespace)
         settle(list(names.values()), settle_seconds)
         warm(names["seed"])
         seed = time_seed(names["seed"])
@@ -286,18 +281,18 @@ def report(rounds: list[Round]) -> None:
     print(header)
     print("-" * len(header))
     for table in TABLES:
-        o = statistics.median([r.ours.get(table, 0.0) for r in rounds])
-        s = statistics.median([r.seed[table] for r in rounds])
-        c = statistics.median([r.scan[table] for r in rounds])
+        o = statistics.median(r.ours.get(table, 0.0) for r in rounds)
+        s = statistics.median(r.seed[table] for r in rounds)
+        c = statistics.median(r.scan[table] for r in rounds)
         print(
             f"{table:<20}{rows[table]:>12,}{o:>9.2f}{s:>9.2f}{c:>9.3f}"
             f"{rate(rows[table], o):>14}{rate(rows[table], s):>14}"
             f"{s / o if o else 0:>10.1f}x{o / c if c else 0:>10.1f}x"
         )
     total_rows = sum(rows.values())
-    ours = statistics.median([r.ours_total for r in rounds])
-    seed = statistics.median([r.seed_total for r in rounds])
-    scan = statistics.median([r.scan_total for r in rounds])
+    ours = statistics.median(r.ours_total for r in rounds)
+    seed = statistics.median(r.seed_total for r in rounds)
+    scan = statistics.median(r.scan_total for r in rounds)
     print("-" * len(header))
     print(
         f"{'TOTAL (migration)':<20}{total_rows:>12,}{ours:>9.2f}{seed:>9.2f}"
@@ -307,13 +302,13 @@ def report(rounds: list[Round]) -> None:
     print(
         "('ours' is migration 0003 from start to commit; per-table figures are the engine's; "
         f"the whole migrate command, planning and signals included: "
-        f"{statistics.median([r.ours_wall for r in rounds]):.2f} s)"
+        f"{statistics.median(r.ours_wall for r in rounds):.2f} s)"
     )
     print("\nRounds (ratios within a round):")
     for number, r in enumerate(rounds, 1):
         print(f"  {number}: {r.summary()}")
-    speedup = statistics.median([r.seed_total / r.ours_total for r in rounds])
-    floor = statistics.median([r.ours_total / r.scan_total for r in rounds])
+    speedup = statistics.median(r.seed_total / r.ours_total for r in rounds)
+    floor = statistics.median(r.ours_total / r.scan_total for r in rounds)
     print(
         f"\nseed/ours = {speedup:.2f}x (target >= 4 at scale 0.2): "
         f"{'PASS' if speedup >= 4 else 'MISS'}"
@@ -321,7 +316,7 @@ def report(rounds: list[Round]) -> None:
     print(f"ours/scan = {floor:.2f}x (target <= 8): {'PASS' if floor <= 8 else 'MISS'}")
     scale = total_rows / sum(SEED_FIGURES[t][0] for t in TABLES)
     if abs(scale - 0.2) <= 0.01:
-        calibrate(seed, scan, statistics.median([r.ours_total / r.seed_total for r in rounds]))
+        calibrate(seed, scan, statistics.median(r.ours_total / r.seed_total for r in rounds))
 
 
 def calibrate(seed: float, scan: float, ours_share: float) -> None:
@@ -343,8 +338,7 @@ def calibrate(seed: float, scan: float, ours_share: float) -> None:
 def crossover(rows: int) -> None:
     """Time both removal strategies on property_photos-like data, by share of duplicates."""
     name = f"bw_bench_cross_{uuid.uuid4().hex[:6]}"
-    with admin() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    create_database(name)
     try:
         # The legacy state: key columns added but no constraints yet.
         manage(name, "migrate", "breezeway", "0002", "--verbosity", "0")
@@ -463,8 +457,7 @@ def main() -> None:
     tag = uuid.uuid4().hex[:6]
     template = args.template or f"bw_bench_tpl_{tag}"
     if not args.template:
-        with admin() as conn:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(template)))
+        create_database(template)
     try:
         if not args.template:
             print(f"Generating a legacy database at scale {args.scale} ...", flush=True)

@@ -217,19 +217,24 @@ class PostgresGrouping:
         kb = int(estimate * COMBO_MARGIN * BYTES_PER_COMBO / 1024)
         return max(1024, kb) if kb < settings.DEDUP_WORK_MEM_KB else None
 
+    def set_work_mem(self, cur: Any, kb: int | None = None) -> None:
+        """work_mem for the rest of the transaction: `kb`, or DEDUP_WORK_MEM when None."""
+        self.execute(cur, f"SET LOCAL work_mem = '{kb or settings.DEDUP_WORK_MEM_KB}kB'")
+
     def group_rows(self, cur: Any) -> None:
-        """The one pass over the big table, into the temporary table `combos`."""
+        """The one pass over the big table, into the temporary table `combos` (work_mem is
+        DEDUP_WORK_MEM before and after it: see set_work_mem)."""
         self.column_types(cur)
         work_mem_kb = self.pass_work_mem_kb(cur)
         if work_mem_kb:
-            self.execute(cur, f"SET LOCAL work_mem = '{work_mem_kb}kB'")
+            self.set_work_mem(cur, work_mem_kb)
         self.execute(
             cur,
             f"CREATE TEMP TABLE {self.name('combos')} AS "
             f"SELECT row_number() OVER () AS cid, agg.* FROM ({self.rows_by_combo()}) agg",
         )
         if work_mem_kb:
-            self.execute(cur, f"SET LOCAL work_mem = '{settings.DEDUP_WORK_MEM_KB}kB'")
+            self.set_work_mem(cur)
         cur.execute(f"SELECT count(*), coalesce(sum(copies), 0) FROM {self.name('combos')}")
         combos, rows = cur.fetchone()
         self.few_combos = combos <= max(10_000, int(rows) * FEW_COMBOS_SHARE)

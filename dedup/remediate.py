@@ -137,7 +137,7 @@ class _PostgresRemediation(PostgresGrouping):
         with self.connection.cursor() as cur:
             self.step("lock")
             self.lock(cur)
-            self.execute(cur, "SET LOCAL work_mem = %s", [settings.DEDUP_WORK_MEM])
+            self.set_work_mem(cur)
             # Compiling the expressions costs more than it saves on these statements.
             self.execute(cur, "SET LOCAL jit = off")
             self.check_fixed_keys_not_null(cur)

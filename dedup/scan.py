@@ -112,7 +112,7 @@ def count_rows_and_keys(connection: BaseDatabaseWrapper, spec: TableSpec) -> tup
         grouping = PostgresGrouping(connection, spec, keys_only=True)
         fixed = ", ".join(grouping.q(c) for c in spec.fixed_key_columns)
         with transaction.atomic(using=connection.alias), connection.cursor() as cur:
-            grouping.execute(cur, "SET LOCAL work_mem = %s", [settings.DEDUP_WORK_MEM])
+            grouping.set_work_mem(cur)
             grouping.group_rows(cur)
             grouping.derive_keys(cur)
             cur.execute(
