@@ -125,20 +125,24 @@ class SyncRunAdmin(RegionColumn, ReadOnlyAdmin):
 class RejectedRecordAdmin(RegionColumn, ReadOnlyAdmin):
     list_display = (
         "id",
-        "created_at",
+        "last_seen_at",
         "region_code",
         "entity",
         "record_id",
         "short_reason",
         "run_link",
     )
-    list_display_links = ("id", "created_at")
+    list_display_links = ("id", "last_seen_at")
     list_select_related = ("run",)
-    list_filter = ("region", values_filter("entity", "entity"), ("created_at", DateFieldListFilter))
+    list_filter = (
+        "region",
+        values_filter("entity", "entity"),
+        ("last_seen_at", DateFieldListFilter),
+    )
     search_fields = ("record_id__exact", "reason")
     search_help_text = "Record id (exact) or reason (contains)."
     raw_id_fields = ("run",)
-    fields = ("run", "region", "entity", "record_id", "reason", "created_at", "payload_pretty")
+    fields = ("run", "region", "entity", "record_id", "reason", "last_seen_at", "payload_pretty")
     readonly_fields = ("payload_pretty",)
 
     @admin.display(description="reason")

@@ -1,5 +1,6 @@
 """The Breezeway API client: shared tokens, retries with back-off, pagination (httpx)."""
 
+import json
 import logging
 import random
 import threading
@@ -12,6 +13,7 @@ from typing import Any, Protocol
 import httpx
 
 from etl.credentials import Credentials
+from etl.values import storable, suspect
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,15 @@ class AuthFailed(ApiError):
 
 class RetriesExhausted(ApiError):
     """A transient failure (429, 5xx, timeout) outlived every retry."""
+
+
+class Unparseable(ApiError):
+    """A 200 whose body no JSON parser can read (nesting beyond any limit): asking again
+    would only get the same body, so it is not retried."""
+
+
+# Notes kept per client on values made storable (the run records the first of them).
+CLEANED_NOTES_KEPT = 200
 
 
 @dataclass
@@ -171,6 +182,8 @@ class BreezewayClient:
         self.calls = 0  # data requests sent, retries included
         self.retries = 0
         self.auth_calls = 0
+        self.cleaned = 0  # values made storable (etl.values.storable)
+        self.cleaned_notes: list[str] = []
 
     def close(self) -> None:
         self._http.close()
@@ -303,7 +316,7 @@ class BreezewayClient:
                 status = response.status_code
                 if status == 200:
                     try:
-                        return response.json()
+                        return self._body(response, path, params)
                     except ValueError:
                         problem, delay = "a body that is not JSON", self._backoff(attempt)
                 elif status == 401:
@@ -341,6 +354,61 @@ class BreezewayClient:
         raise RetriesExhausted(
             f"{path}: {problem} after {self.settings.max_attempts} attempts", path=path
         )
+
+    def _body(self, response: httpx.Response, path: str, params: dict[str, Any] | None) -> Any:
+        """The parsed JSON body, with every value PostgreSQL cannot store made storable.
+
+        Parsing is lenient where one bad value would otherwise cost a whole page: control
+        characters inside strings are accepted (NUL is then removed), and invalid UTF-8 is
+        replaced by U+FFFD. ValueError: not JSON; Unparseable: nested beyond the parser.
+        """
+        content = response.content
+        notes: list[str] = []
+        try:
+            try:
+                body = json.loads(content, strict=False)
+            except UnicodeDecodeError:
+                body = json.loads(content.decode("utf-8", errors="replace"), strict=False)
+                notes.append("invalid UTF-8 in the response replaced by U+FFFD")
+        except RecursionError:
+            raise Unparseable(
+                f"{path}: the response is nested too deeply to parse", 200, path
+            ) from None
+        if suspect(content):
+            body = self._storable(body, notes)
+        if notes:
+            where = f"GET {path}" + (f" {params}" if params else "")
+            log.warning("%s: %d value(s) made storable; first: %s", where, len(notes), notes[0])
+            with self._count_lock:
+                self.cleaned += len(notes)
+                room = CLEANED_NOTES_KEPT - len(self.cleaned_notes)
+                self.cleaned_notes.extend(f"{where}: {note}" for note in notes[: max(room, 0)])
+        return body
+
+    @staticmethod
+    def _storable(body: Any, notes: list[str]) -> Any:
+        """storable() record by record, so one record nested too deeply to walk is left to
+        the loader (which rejects it) instead of failing the page."""
+        records, envelope = body, None
+        for name in ("results", "data"):
+            if isinstance(body, dict) and isinstance(body.get(name), list):
+                records, envelope = body[name], name
+        if not isinstance(records, list):
+            records = [records]
+        out = []
+        for index, record in enumerate(records):
+            where = f"{envelope or ''}[{index}]"
+            try:
+                record, found = storable(record, where)
+            except RecursionError:
+                found = [f"{where}: nested too deeply to check"]
+            notes.extend(found)
+            out.append(record)
+        if envelope is None:
+            return out if isinstance(body, list) else out[0]
+        rest, found = storable({k: v for k, v in body.items() if k != envelope})
+        notes.extend(found)
+        return {**rest, envelope: out}
 
     def records(self, path: str, params: dict[str, Any] | None = None) -> list[dict]:
         """An unpaginated child list: a bare array, or an object with a `data` array."""

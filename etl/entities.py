@@ -28,6 +28,7 @@ from etl.values import (
     ident,
     integer,
     items,
+    json_value,
     money,
     nested,
     required_ident,
@@ -110,8 +111,26 @@ def fit(model: type[models.Model], row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+# What a parser may raise on a value of a shape nobody foresaw (a bug's symptom, or a value
+# beyond a limit): it costs the record or item it came from, with the reason, never the batch.
+UNFORESEEN = (ValueError, TypeError, AttributeError, KeyError, ArithmeticError, RecursionError)
+
+
+def unforeseen(exc: Exception) -> RecordError:
+    return RecordError(f"unreadable value ({type(exc).__name__}: {str(exc)[:200]})")
+
+
 def parse(spec: EntitySpec, record: Any, lookups: Lookups) -> Parsed:
     """The record's rows, its bad child items set aside; RecordError if the record is bad."""
+    try:
+        return _parse(spec, record, lookups)
+    except RecordError:
+        raise
+    except UNFORESEEN as exc:
+        raise unforeseen(exc) from exc
+
+
+def _parse(spec: EntitySpec, record: Any, lookups: Lookups) -> Parsed:
     if not isinstance(record, dict):
         raise RecordError(f"the record is {type(record).__name__}, expected an object")
     record_id = required_ident(record)
@@ -143,6 +162,9 @@ def parse_children(
             row = fit(child.model, child.parse_item(item, lookups))
         except RecordError as exc:
             rejected.append((item, str(exc)))
+            continue
+        except UNFORESEEN as exc:
+            rejected.append((item, str(unforeseen(exc))))
             continue
         row["region_id"] = lookups.region
         rows.append(row)
@@ -416,7 +438,7 @@ def task_cost_row(c: dict, lookups: Lookups) -> dict[str, Any]:
 def requirement_row(q: dict, lookups: Lookups) -> dict[str, Any]:
     requirement_id = ident(q.get("id"), "id")
     section = text(q.get("section_name"), "section_name")
-    action = q.get("action")
+    action = json_value(q.get("action"), "action")
     element = text(q.get("home_element_name"), "home_element_name")
     return {
         "requirement_id": requirement_id,
@@ -426,7 +448,7 @@ def requirement_row(q: dict, lookups: Lookups) -> dict[str, Any]:
         "response": text(q.get("response"), "response"),
         "type_requirement": text(q.get("type_requirement"), "type_requirement"),
         "photo_required": boolean(q.get("photo_required"), "photo_required"),
-        "photos": q.get("photos"),
+        "photos": json_value(q.get("photos"), "photos"),
         "note": text(q.get("note"), "note"),
         "home_element_name": element,
     }
@@ -448,7 +470,7 @@ def comment_row(c: dict, lookups: Lookups) -> dict[str, Any]:
 
 
 def person_row(r: dict, lookups: Lookups) -> dict[str, Any]:
-    availability = r.get("availability")
+    availability = json_value(r.get("availability"), "availability")
     if availability is not None and not isinstance(availability, dict):
         raise RecordError("availability is not an object")
     return {

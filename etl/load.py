@@ -153,7 +153,10 @@ class BatchLoader:
                 links = self.spec.links(record, self.lookups)
             except (AttributeError, TypeError):
                 links = None  # a malformed record: parse() will say what is wrong
-        return content_hash([record, links])
+        try:
+            return content_hash([record, links])
+        except RecursionError:
+            raise RecordError("the record is nested too deeply to store") from None
 
     def _load_parents(
         self, records: dict[str, Incoming]
@@ -172,8 +175,13 @@ class BatchLoader:
         parsed_records: dict[str, Parsed] = {}
         # One bulk_create per set of bookkeeping columns, so none is overwritten by a default.
         writes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for record_id, incoming in records.items():
-            digest = self._hash(incoming.record)
+        for record_id, incoming in list(records.items()):
+            try:
+                digest = self._hash(incoming.record)
+            except RecordError as exc:
+                self.reject(self.spec.name, incoming.record, str(exc))
+                del records[record_id]
+                continue
             wanted = {**self._defaults, **incoming.state}
             old = stored.get(record_id)
             if old is not None:

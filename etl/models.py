@@ -1,6 +1,7 @@
 """Run bookkeeping of the sync: runs, rejected records, and the shared API token store."""
 
 from django.db import models
+from django.utils import timezone
 
 from breezeway.models import Region
 
@@ -48,19 +49,31 @@ class SyncRun(models.Model):
 
 
 class RejectedRecord(models.Model):
-    """An API record the sync could not transform, kept verbatim with the reason."""
+    """An API record (or child item) the sync could not store, kept verbatim with the reason:
+    one row per (region, entity, record id, payload), however many runs saw it."""
 
+    # The last run that saw it.
     run = models.ForeignKey(SyncRun, on_delete=models.CASCADE, related_name="rejected_records")
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="+")
     entity = models.CharField(max_length=64)
     record_id = models.CharField(max_length=64, blank=True, default="")
     reason = models.TextField()
     payload = models.JSONField(null=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # BLAKE2b of the payload as kept: the same bad record seen again is counted, not re-added.
+    payload_digest = models.CharField(max_length=32)
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+    times_seen = models.IntegerField(default=1)
 
     class Meta:
         db_table = "etl_rejected_records"
-        ordering = ["-id"]
+        ordering = ["-last_seen_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "entity", "record_id", "payload_digest"],
+                name="etl_rejected_once",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.entity} {self.record_id or '(no id)'}: {self.reason[:60]}"

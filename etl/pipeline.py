@@ -172,6 +172,7 @@ def sync_entity(
         lookups = build_lookups(region, entity)
         ctx = SyncContext(region, client, lookups, now, full, options.progress)
         calls, retries = client.calls, client.retries
+        cleaned, notes_from = client.cleaned, len(client.cleaned_notes)
         started = time.perf_counter()
         try:
             chunks, sink = plan(spec, ctx, entity)
@@ -200,6 +201,11 @@ def sync_entity(
             outcome.child_policy = "full" if full else "window"
         outcome.details["seconds"] = round(time.perf_counter() - started, 3)
         outcome.details["load_seconds"] = round(outcome.load_seconds, 3)
+        if client.cleaned > cleaned:
+            outcome.details["cleaned"] = {
+                "values": client.cleaned - cleaned,
+                "first": client.cleaned_notes[notes_from : notes_from + 20],
+            }
         run.api_calls = client.calls - calls
         run.retries = client.retries - retries
         run = record_outcome(run, outcome)

@@ -3,16 +3,18 @@
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from breezeway.locks import REMEDIATION_LOCK, sync_lock_key
-from etl.entities import ENTITIES
-from etl.load import TableCounts
+from etl.entities import ENTITIES, Rejected
+from etl.load import TableCounts, content_hash
 from etl.models import RejectedRecord, SyncRun
 from etl.sinks import Outcome
+from etl.values import kept_payload
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +22,7 @@ WORKER_LOST = "worker lost: the process running this sync died"
 # The deletion reconciler asks for tasks one by one; it shares the tasks sync's lock.
 RECONCILE = "task_deletions"
 LOCK_ENTITY = {RECONCILE: "tasks"}
+REASON_KEPT = 2000  # characters of a rejection's reason (it may quote a huge value)
 
 
 @contextmanager
@@ -101,21 +104,58 @@ def record_outcome(run: SyncRun, outcome: Outcome) -> SyncRun:
     }
     if outcome.errors:
         run.details["errors"] = outcome.errors[:100]
-    RejectedRecord.objects.bulk_create(
-        RejectedRecord(
-            run=run,
-            region=run.region,
-            entity=r.entity,
-            record_id=r.record_id,
-            reason=r.reason,
-            payload=r.payload,
-        )
-        for r in outcome.rejected
-    )
+    keep_rejected(run, outcome.rejected)
     error = ""
     if outcome.errors:
         error = f"{len(outcome.errors)} request(s) failed after retries; first: {outcome.errors[0]}"
     return finish_run(run, status=run_status(outcome), error=error)
+
+
+def keep_rejected(run: SyncRun, rejected: list[Rejected]) -> None:
+    """Store the run's rejected records: a payload already kept for the same (region, entity,
+    record id) is counted again (times_seen, last_seen_at, run), not stored twice."""
+    now = timezone.now()
+    wanted: dict[tuple[str, str, str], tuple[str, Any]] = {}
+    for r in rejected:
+        payload = kept_payload(r.payload)
+        record_id = kept_payload(r.record_id)[:64]
+        key = (r.entity, record_id, content_hash(payload))
+        wanted.setdefault(key, (kept_payload(r.reason)[:REASON_KEPT], payload))  # once a run
+    if not wanted:
+        return
+    stored = {
+        (entity, record_id, digest): pk
+        for entity, record_id, digest, pk in RejectedRecord.objects.filter(
+            region=run.region,
+            entity__in={key[0] for key in wanted},
+            payload_digest__in={key[2] for key in wanted},
+        ).values_list("entity", "record_id", "payload_digest", "pk")
+    }
+    seen_again: dict[str, list[int]] = {}
+    new = []
+    for key, (reason, payload) in wanted.items():
+        if key in stored:
+            seen_again.setdefault(reason, []).append(stored[key])
+            continue
+        entity, record_id, digest = key
+        new.append(
+            RejectedRecord(
+                run=run,
+                region=run.region,
+                entity=entity,
+                record_id=record_id,
+                reason=reason,
+                payload=payload,
+                payload_digest=digest,
+                last_seen_at=now,
+            )
+        )
+    RejectedRecord.objects.bulk_create(new, batch_size=500)
+    for reason, pks in seen_again.items():
+        for start in range(0, len(pks), 1000):
+            RejectedRecord.objects.filter(pk__in=pks[start : start + 1000]).update(
+                times_seen=F("times_seen") + 1, last_seen_at=now, run=run, reason=reason
+            )
 
 
 def finish_run(run: SyncRun, status: str, error: str = "") -> SyncRun:

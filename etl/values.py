@@ -1,5 +1,7 @@
 """Conversions of API values to column values; a value that cannot be used raises RecordError."""
 
+import json
+import math
 import re
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -79,9 +81,13 @@ def decimal(value: Any, field: str, digits: int = 18, places: int = 2) -> Decima
         raise RecordError(f"{field} is {value!r}, expected a number") from None
     if not result.is_finite():
         raise RecordError(f"{field} is {value!r}, expected a finite number")
+    # Compared before rounding: quantize() itself fails on numbers beyond its precision.
+    if result.adjusted() >= digits - places or (
+        abs(result.quantize(Decimal(1).scaleb(-places))) >= Decimal(10) ** (digits - places)
+    ):
+        shown = f"{str(value)[:40]}…" if len(str(value)) > 40 else repr(value)
+        raise RecordError(f"{field} is {shown}, too large for numeric({digits},{places})")
     result = result.quantize(Decimal(1).scaleb(-places))
-    if abs(result) >= Decimal(10) ** (digits - places):
-        raise RecordError(f"{field} is {value!r}, too large for numeric({digits},{places})")
     return result
 
 
@@ -118,7 +124,10 @@ def timestamp(value: Any, field: str) -> datetime | None:
         raise RecordError(f"{field} is {value!r}, expected an ISO timestamp") from None
     if result.tzinfo is None:
         return result.replace(tzinfo=UTC)
-    return result.astimezone(UTC)
+    try:
+        return result.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00, past the last representable day
+        raise RecordError(f"{field} is {value!r}, out of the representable range") from None
 
 
 def day(value: Any, field: str) -> date | None:
@@ -144,6 +153,24 @@ def clock_time(value: Any, field: str) -> time | None:
         raise RecordError(f"{field} is {value!r}, expected HH:MM:SS") from None
 
 
+JSON_DEPTH = 32  # nesting allowed in a value stored as JSON (the API's are 1 or 2 deep)
+
+
+def json_value(value: Any, field: str) -> Any:
+    """A value stored as JSON as it came; refused when nested deeper than JSON_DEPTH."""
+    level = [value]
+    for _ in range(JSON_DEPTH + 1):
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+        ]
+        if not level:
+            return value
+    raise RecordError(f"{field} is nested more than {JSON_DEPTH} levels deep")
+
+
 def nested(record: dict, field: str) -> dict:
     """A nested object that the API may send as null (read as {}), never as another type."""
     value = record.get(field)
@@ -162,3 +189,103 @@ def items(record: dict, field: str) -> list:
     if not isinstance(value, list):
         raise RecordError(f"{field} is {type(value).__name__}, expected an array")
     return value
+
+
+# --- what PostgreSQL cannot store -------------------------------------------------------------
+# PostgreSQL refuses NUL in text and jsonb, lone UTF-16 surrogates (invalid Unicode) anywhere,
+# and NaN or Infinity in jsonb. The client removes them where it parses a response
+# (`storable`), so every later step sees values the database accepts; a rejected record's
+# payload is kept with them escaped instead (`kept_payload`), so nothing of it is lost.
+
+SURROGATE = re.compile("[\ud800-\udfff]")
+# Bytes of a response body that may hide such a value (cheap to look for; false hits only cost
+# a walk over the page): escaped or raw NUL, escaped surrogates (any case), raw ones (UTF-8
+# lead byte 0xED), and the non-JSON NaN/Infinity that Python's parser accepts.
+SUSPECT_BYTES = (b"\\u0000", b"\x00", b"\\ud", b"\\uD", b"\xed", b"NaN", b"Infinity")
+# Nesting kept in a rejected record's payload; deeper parts are kept as their JSON text.
+PAYLOAD_DEPTH = 32
+PAYLOAD_TEXT = 100_000  # characters of one string kept in a rejected record's payload
+
+
+def suspect(body: bytes) -> bool:
+    """Whether a response body may hold a value PostgreSQL cannot store."""
+    return any(marker in body for marker in SUSPECT_BYTES)
+
+
+def _removed(value: str) -> tuple[str, list[str]]:
+    problems = []
+    if "\x00" in value:
+        problems.append(f"{value.count(chr(0))} NUL character(s) removed")
+        value = value.replace("\x00", "")
+    if SURROGATE.search(value):
+        problems.append("invalid Unicode (lone surrogate) replaced by U+FFFD")
+        value = SURROGATE.sub("\ufffd", value)
+    return value, problems
+
+
+def _label(where: str, value: Any) -> str:
+    if isinstance(value, dict) and isinstance(value.get("id"), int | str):
+        return f"{where}(id {str(value['id'])[:64]!r})"
+    return where
+
+
+def storable(value: Any, where: str = "") -> tuple[Any, list[str]]:
+    """The value with what PostgreSQL cannot store removed (NUL dropped, lone surrogates
+    replaced by U+FFFD, NaN and Infinity made null), and a note per value changed."""
+    notes: list[str] = []
+
+    def walk(item: Any, path: str) -> Any:
+        if isinstance(item, str):
+            fixed, problems = _removed(item)
+            notes.extend(f"{path or '.'}: {p}" for p in problems)
+            return fixed
+        if isinstance(item, float) and not math.isfinite(item):
+            notes.append(f"{path or '.'}: {item} (not a JSON number) made null")
+            return None
+        if isinstance(item, dict):
+            path = _label(path, item)
+            out = {}
+            for key, child in item.items():
+                fixed_key, problems = _removed(key) if isinstance(key, str) else (key, [])
+                notes.extend(f"{path}.{fixed_key}: key: {p}" for p in problems)
+                out[fixed_key] = walk(child, f"{path}.{fixed_key}")
+            return out
+        if isinstance(item, list):
+            return [walk(child, f"{path}[{i}]") for i, child in enumerate(item)]
+        return item
+
+    return walk(value, where), notes
+
+
+def kept_payload(value: Any) -> Any:
+    """A rejected record's payload as PostgreSQL can store it, nothing dropped: NUL and lone
+    surrogates escaped as text (\\u0000), non-finite numbers as text, strings longer than
+    PAYLOAD_TEXT cut with a note, parts nested deeper than PAYLOAD_DEPTH kept as JSON text."""
+
+    def escape(text_value: str) -> str:
+        text_value = text_value.replace("\x00", "\\u0000")
+        text_value = SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text_value)
+        if len(text_value) > PAYLOAD_TEXT:
+            more = len(text_value) - PAYLOAD_TEXT
+            text_value = f"{text_value[:PAYLOAD_TEXT]}… ({more} more characters not kept)"
+        return text_value
+
+    def walk(item: Any, depth: int) -> Any:
+        if isinstance(item, str):
+            return escape(item)
+        if isinstance(item, float) and not math.isfinite(item):
+            return str(item)
+        if isinstance(item, dict | list) and depth >= PAYLOAD_DEPTH:
+            try:
+                return escape(json.dumps(item, default=str))
+            except (RecursionError, ValueError):
+                return "… (nested too deeply to keep)"
+        if isinstance(item, dict):
+            return {escape(str(k)): walk(v, depth + 1) for k, v in item.items()}
+        if isinstance(item, list):
+            return [walk(v, depth + 1) for v in item]
+        if item is None or isinstance(item, bool | int | float):
+            return item
+        return escape(str(item))
+
+    return walk(value, 0)

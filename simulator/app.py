@@ -172,6 +172,8 @@ class SimulatorApp:
                 sim.stats_counter.fault(kind)
         if injection.delay > 0:
             time.sleep(injection.delay)  # outside the lock: other requests carry on
+        if injection.raw is not None:
+            return Response(injection.status or 200, injection.raw.encode(), injection.headers)
         if injection.status is not None:
             return json_response(injection.status, injection.body, injection.headers)
         if route is None:

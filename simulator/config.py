@@ -46,7 +46,9 @@ class Faults:
     timeout_rate: float = 0.0  # share of data requests delayed by timeout_delay
     timeout_delay: float = 5.0
     page_shift_rate: float = 0.0  # share of page>=2 requests preceded by a new head record
-    fail_paths: list[dict[str, Any]] = field(default_factory=list)  # {"path", "page"?, "status"?}
+    # {"path", "page"?, "status"?, "body"?}: answer `status` (500), or serve `body` verbatim
+    # (with status 200 unless given: a page the client cannot parse)
+    fail_paths: list[dict[str, Any]] = field(default_factory=list)
     token_ttl: float = 86400.0  # access token lifetime
     refresh_ttl: float = 30 * 86400.0  # refresh token lifetime
     auth_min_interval: float = 60.0  # per credential and auth endpoint
@@ -87,12 +89,15 @@ def _fail_paths(value: Any) -> list[dict[str, Any]]:
     for rule in value:
         if not isinstance(rule, dict) or not isinstance(rule.get("path"), str):
             raise ValueError("fail_paths: each rule needs a string `path`")
-        page, status = rule.get("page"), rule.get("status", 500)
+        body = rule.get("body")
+        if body is not None and not isinstance(body, str):
+            raise ValueError("fail_paths: `body` must be a string")
+        page, status = rule.get("page"), rule.get("status", 500 if body is None else 200)
         if page is not None and (not isinstance(page, int) or page < 1):
             raise ValueError("fail_paths: `page` must be a positive integer")
-        if not isinstance(status, int) or not 400 <= status <= 599:
+        if not isinstance(status, int) or not (400 <= status <= 599 or body is not None):
             raise ValueError("fail_paths: `status` must be an HTTP error status")
-        rules.append({"path": rule["path"], "page": page, "status": status})
+        rules.append({"path": rule["path"], "page": page, "status": status, "body": body})
     return rules
 
 

@@ -16,6 +16,7 @@ class Injection:
     delay: float = 0.0
     status: int | None = None
     body: dict = field(default_factory=dict)
+    raw: str | None = None  # a body served verbatim (a malformed page), instead of `body`
     headers: list[tuple[str, str]] = field(default_factory=list)
     kinds: list[str] = field(default_factory=list)
 
@@ -49,6 +50,7 @@ class FaultInjector:
                     status,
                     {"error": f"Injected failure for {path}", "status": status},
                 )
+                out.raw = rule.get("body")
                 out.kinds.append("fail_path")
                 return out
         if self._bursts.get(credential, 0) > 0 or self._chance(faults.rate_limit_rate):

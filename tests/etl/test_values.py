@@ -6,7 +6,18 @@ from decimal import Decimal
 import pytest
 
 from etl import values as v
-from etl.values import RecordError
+from etl.values import (
+    JSON_DEPTH,
+    PAYLOAD_DEPTH,
+    PAYLOAD_TEXT,
+    RecordError,
+    decimal,
+    json_value,
+    kept_payload,
+    storable,
+    suspect,
+    timestamp,
+)
 
 
 def test_offsetless_and_offset_timestamps_are_both_utc() -> None:
@@ -76,3 +87,49 @@ def test_nested_objects_may_be_null_but_not_another_type() -> None:
     assert v.items({"photos": None}, "photos") == []
     with pytest.raises(RecordError):
         v.items({"photos": {}}, "photos")
+
+
+def test_storable_removes_what_postgresql_refuses_and_says_where() -> None:
+    value = {"id": 7, "name": "a\x00b", "k\x00": ["\ud800x", float("nan")], "n": 1.5}
+    cleaned, notes = storable(value, "results[0]")
+    assert cleaned == {"id": 7, "name": "ab", "k": ["\ufffdx", None], "n": 1.5}
+    assert len(notes) == 4
+    assert notes[0] == "results[0](id '7').name: 1 NUL character(s) removed"
+    assert storable({"fine": ["ü", 1, None, True]}) == ({"fine": ["ü", 1, None, True]}, [])
+
+
+def test_suspect_finds_every_marker_and_passes_plain_pages() -> None:
+    assert not suspect(b'{"results": [{"id": 1, "name": "Blue Cottage"}]}')
+    for body in (b'"\\u0000"', b'"\\udfff"', b'"\\uD800"', b"[NaN]", b"[-Infinity]", b'"\x00"'):
+        assert suspect(body), body
+
+
+def test_kept_payload_escapes_and_bounds_without_dropping() -> None:
+    deep: list = ["end"]
+    for _ in range(100):
+        deep = [deep]
+    kept = kept_payload({"a\x00": "x\x00y\udc80", "inf": float("inf"), "deep": deep})
+    assert kept["a\\u0000"] == "x\\u0000y\\udc80" and kept["inf"] == "inf"
+    text = kept["deep"]
+    for _ in range(PAYLOAD_DEPTH - 1):
+        text = text[0]
+    assert isinstance(text, str) and text.endswith('["end"]' + "]" * (100 - PAYLOAD_DEPTH + 1))
+    long = kept_payload("x" * (PAYLOAD_TEXT + 5))
+    assert long.endswith("… (5 more characters not kept)")
+
+
+def test_json_value_refuses_absurd_nesting_only() -> None:
+    ok: list = [1]
+    for _ in range(JSON_DEPTH - 1):
+        ok = [ok]
+    assert json_value(ok, "f") is ok
+    with pytest.raises(RecordError, match="nested more than 32"):
+        json_value([ok], "f")
+    assert json_value({"a": [1, {"b": 2}]}, "f") == {"a": [1, {"b": 2}]}
+
+
+def test_out_of_range_numbers_and_times_are_record_errors() -> None:
+    with pytest.raises(RecordError, match="too large"):
+        decimal(10**400, "cost")
+    with pytest.raises(RecordError, match="representable"):
+        timestamp("9999-12-31T23:00:00-05:00", "t")

@@ -70,6 +70,15 @@ def test_fail_paths(api: Api) -> None:
     assert api.sim.stats["faults_injected"]["fail_path"] == 4
 
 
+def test_fail_paths_can_serve_a_body_verbatim(api: Api) -> None:
+    api.sim.faults.update({"fail_paths": [{"path": "/people", "body": '{"results": [1,'}]})
+    response = api.get("/people")
+    assert response.status_code == 200
+    assert response.text == '{"results": [1,'
+    with pytest.raises(ValueError, match="body"):
+        api.sim.faults.update({"fail_paths": [{"path": "/people", "body": 5}]})
+
+
 def test_page_shift_shows_one_record_on_two_pages(api: Api) -> None:
     first = api.json("/property", limit=5)
     api.sim.faults.page_shift_rate = 1.0
