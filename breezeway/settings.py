@@ -183,7 +183,15 @@ SYNC_FULL_SWEEP_HOURS = env_float("SYNC_FULL_SWEEP_HOURS", 24.0)
 # Hourly reservation listings cover checkouts from this many days back; full sweeps list all.
 SYNC_RESERVATION_DAYS_BACK = env_int("SYNC_RESERVATION_DAYS_BACK", 35)
 SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 1000, minimum=1)
-for _name in ("SYNC_RETRY_AFTER_CAP", "SYNC_RETRY_BASE_DELAY", "SYNC_FULL_SWEEP_HOURS"):
+# Seconds a sync waits for another run of its region to finish writing what it reads (a
+# reservations sync for a properties sync) or reading what it writes; then it is skipped.
+SYNC_LOCK_WAIT = env_float("SYNC_LOCK_WAIT", 900.0)
+for _name in (
+    "SYNC_RETRY_AFTER_CAP",
+    "SYNC_RETRY_BASE_DELAY",
+    "SYNC_FULL_SWEEP_HOURS",
+    "SYNC_LOCK_WAIT",
+):
     if globals()[_name] < 0:
         raise ImproperlyConfigured(f"{_name} must not be negative.")
 if SYNC_HTTP_TIMEOUT <= 0:

@@ -77,6 +77,17 @@ class ChildSpec:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A row's link to a parent entity: the ForeignKey `field`, resolved from the Breezeway id
+    the row keeps in `id_field`. It stays NULL while the parent is missing, and is filled in
+    when the parent arrives (etl.load.repair_links)."""
+
+    field: str
+    id_field: str
+    entity: str
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     name: str  # the `--entity` name
     model: type[models.Model]
@@ -88,6 +99,10 @@ class EntitySpec:
     # The primary keys a record resolves through Lookups: part of its content hash, so a row
     # is rewritten when what it points at appears or changes even if its payload did not.
     links: Callable[[dict, Lookups], list[Any]] | None = None
+    # The entities whose rows its records point at (Lookups): loaded before it, and never
+    # being written by another run while it loads.
+    reads: tuple[str, ...] = ()
+    references: tuple[Reference, ...] = ()
 
 
 # --- the checks every row passes -------------------------------------------------------------
@@ -548,6 +563,8 @@ RESERVATIONS = EntitySpec(
     reservation_row,
     children=(ChildSpec("guests", m.ReservationGuest, "reservation", guest_row, "guests"),),
     links=reservation_links,
+    reads=("properties",),
+    references=(Reference("property", "breezeway_property_id", "properties"),),
 )
 TASKS = EntitySpec(
     "tasks",
@@ -565,6 +582,11 @@ TASKS = EntitySpec(
         COMMENTS,
     ),
     links=task_links,
+    reads=("properties", "reservations", "tags"),
+    references=(
+        Reference("property", "home_id", "properties"),
+        Reference("reservation", "linked_reservation_id", "reservations"),
+    ),
 )
 
 ENTITIES: dict[str, EntitySpec] = {

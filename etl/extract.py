@@ -17,6 +17,7 @@ from etl.client import (
     Unprocessable,
 )
 from etl.load import Incoming
+from etl.tokens import FETCH_THREAD_PREFIX
 from etl.values import RecordError, timestamp
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ class Chunk:
     skipped_scope: str = ""  # e.g. a property whose task list answers 422
     # Tasks whose requirements and comments are still to fetch (the extractor's own use).
     children_wanted: list[tuple[Incoming, str]] = field(default_factory=list)
+    # The extractor's own use: task ids a listing showed, and known ones it missed (to ask
+    # for by id once every listing is in).
+    listed_ids: list[str] = field(default_factory=list)
+    to_probe: list[str] = field(default_factory=list)
     retryable: bool = False  # a failure was transient (retries ran out): worth a later run
 
     def fail(self, message: str, exc: ApiError) -> None:
@@ -122,47 +127,66 @@ class TaskExtractor:
         progress: Callable[[int, int], None] | None = None,
         probes: Iterable[str] = (),
     ) -> Iterator[Chunk]:
-        """Chunks as jobs finish. A property's job lists its tasks and probes the missing ones;
-        each task whose children are wanted becomes a job of its own, so one property with
-        hundreds of tasks does not serialise its calls on one thread."""
-        jobs: deque[tuple[Callable[..., Chunk], tuple]] = deque(
-            (self.property_tasks, (home_id,)) for home_id in property_ids
-        )
+        """Chunks as jobs finish, in two phases. First each property's task list (a job per
+        property; each task whose children are wanted becomes a job of its own, so a property
+        with hundreds of tasks does not serialise its calls on one thread). Then the tasks to
+        ask for by id (`probes`, known tasks a complete list missed, and on full sweeps the
+        tasks of properties no longer listed), except those some list showed: a task seen
+        both ways comes from its listing whatever the order the threads finish in."""
+        listed: set[str] = set()
+        deferred: set[str] = set(probes)
         if self.policy.full_sweep:
             # Tasks of properties no longer listed (or unknown) are asked for one by one.
             listed_properties = set(property_ids)
-            orphans = sorted(
+            deferred.update(
                 task_id
                 for home_id, task_ids in self.by_property.items()
                 if home_id not in listed_properties
                 for task_id in task_ids
             )
-            jobs.extend(
-                (self.probe_all, (orphans[i : i + 50],)) for i in range(0, len(orphans), 50)
-            )
+        jobs: deque[tuple[Callable[..., Chunk], tuple]] = deque(
+            (self.property_tasks, (home_id,)) for home_id in property_ids
+        )
         total = len(jobs)
         if progress:
             progress(0, total)
-        in_flight: set[Future] = set()
-        with ThreadPoolExecutor(self.concurrency, thread_name_prefix="bw-fetch") as pool:
-            while True:
-                # A bounded queue of jobs keeps memory flat on large accounts.
-                while jobs and len(in_flight) < 2 * self.concurrency:
-                    job, args = jobs.popleft()
-                    in_flight.add(pool.submit(job, *args))
-                if not in_flight:
-                    return
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    chunk = future.result()
-                    # Children before further properties: their tasks are waiting to load.
-                    for incoming, task_id in reversed(chunk.children_wanted):
-                        jobs.appendleft((self.children_job, (incoming, task_id)))
+        with ThreadPoolExecutor(self.concurrency, thread_name_prefix=FETCH_THREAD_PREFIX) as pool:
+            for phase in ("listings", "probes"):
+                if phase == "probes":
+                    unlisted = sorted(deferred - listed)
+                    jobs.extend(
+                        (self.probe_all, (unlisted[i : i + 50],))
+                        for i in range(0, len(unlisted), 50)
+                    )
+                    total += len(jobs)
+                for chunk in self._drain(pool, jobs):
+                    listed.update(chunk.listed_ids)
+                    deferred.update(chunk.to_probe)
                     total += len(chunk.children_wanted)
                     chunk.children_wanted = []
                     if progress:
                         progress(1, total)
                     yield chunk
+
+    def _drain(
+        self, pool: ThreadPoolExecutor, jobs: deque[tuple[Callable[..., Chunk], tuple]]
+    ) -> Iterator[Chunk]:
+        """Run `jobs` (and the children jobs they spawn) until none is left."""
+        in_flight: set[Future] = set()
+        while True:
+            # A bounded queue of jobs keeps memory flat on large accounts.
+            while jobs and len(in_flight) < 2 * self.concurrency:
+                job, args = jobs.popleft()
+                in_flight.add(pool.submit(job, *args))
+            if not in_flight:
+                return
+            done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                chunk = future.result()
+                # Children before further properties: their tasks are waiting to load.
+                for incoming, task_id in reversed(chunk.children_wanted):
+                    jobs.appendleft((self.children_job, (incoming, task_id)))
+                yield chunk
 
     def probe_all(self, task_ids: list[str]) -> Chunk:
         chunk = Chunk()
@@ -200,13 +224,16 @@ class TaskExtractor:
                     chunk.children_wanted.append((incoming, task_id))
                     continue
             chunk.records.append(incoming)
+        chunk.listed_ids = sorted(seen)
         if chunk.complete:
             # Absent from a complete list is no evidence of deletion (the API hides some
-            # tasks): ask for each one; only a 404 deletes. Tasks already known to be hidden
-            # are asked again on full sweeps only.
-            for task_id in sorted(self.by_property.get(home_id, set()) - seen):
-                if self.known[task_id].listed or self.policy.full_sweep:
-                    self.probe(task_id, chunk)
+            # tasks): each is asked for by id; only a 404 deletes. Tasks already known to be
+            # hidden are asked again on full sweeps only.
+            chunk.to_probe = [
+                task_id
+                for task_id in sorted(self.by_property.get(home_id, set()) - seen)
+                if self.known[task_id].listed or self.policy.full_sweep
+            ]
         return chunk
 
     def probe(self, task_id: str, chunk: Chunk) -> None:

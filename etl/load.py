@@ -14,9 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Exists, OuterRef, Subquery
 
 from dedup.keys import natural_key_constraint
 from etl.entities import (
+    ENTITIES,
     ChildSpec,
     EntitySpec,
     Lookups,
@@ -56,6 +58,27 @@ class Incoming:
     state: dict[str, Any] = field(default_factory=dict)
     # Child sets fetched from their own endpoints (a task's requirements and comments).
     fetched: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def preferred_copy(a: Incoming, b: Incoming) -> Incoming:
+    """Of two copies of one record in a batch (a shifted page, a task listed and asked for by
+    id), the one kept, by a rule rather than by arrival: a listed copy, then the one with more
+    child sets fetched, then the later updated_at, then the larger content hash."""
+
+    def rank(incoming: Incoming) -> tuple:
+        updated = incoming.record.get("updated_at")
+        return (
+            bool(incoming.state.get("listed", False)),
+            len(incoming.fetched),
+            updated if isinstance(updated, str) else "",
+        )
+
+    if rank(a) != rank(b):
+        return a if rank(a) > rank(b) else b
+    try:
+        return a if content_hash(a.record) >= content_hash(b.record) else b
+    except RecursionError:
+        return a
 
 
 def content_hash(value: Any) -> str:
@@ -134,8 +157,9 @@ class BatchLoader:
             except RecordError as exc:
                 self.reject(self.spec.name, incoming.record, str(exc))
                 continue
-            records.pop(record_id, None)  # the same record twice (pages shifted): last wins
-            records[record_id] = incoming
+            other = records.get(record_id)
+            if other is None or preferred_copy(incoming, other) is incoming:
+                records[record_id] = incoming
         if not records:
             return {}
         with transaction.atomic():
@@ -270,3 +294,30 @@ class BatchLoader:
         for start in range(0, len(gone), self.batch_size):
             model.objects.filter(pk__in=gone[start : start + self.batch_size]).delete()
         counts.deleted += len(gone)
+
+
+def repair_links(region_code: str, parent: str) -> dict[str, int]:
+    """Fill the links to `parent` that are NULL only because the parent was missing when the
+    row was loaded (a row outside later listings would otherwise stay unlinked); returns the
+    rows linked per (entity.field). Their content hash still holds the old link, so the next
+    listing of such a row rewrites it once."""
+    parent_spec = ENTITIES[parent]
+    repaired: dict[str, int] = {}
+    for spec in ENTITIES.values():
+        for ref in spec.references:
+            if ref.entity != parent:
+                continue
+            match = parent_spec.model.objects.filter(
+                region_id=region_code, **{parent_spec.id_field: OuterRef(ref.id_field)}
+            )
+            count = (
+                spec.model.objects.filter(
+                    region_id=region_code,
+                    **{f"{ref.field}__isnull": True, f"{ref.id_field}__isnull": False},
+                )
+                .filter(Exists(match))
+                .update(**{ref.field: Subquery(match.values("pk")[:1])})
+            )
+            if count:
+                repaired[f"{spec.name}.{ref.field}"] = count
+    return repaired

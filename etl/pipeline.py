@@ -8,17 +8,21 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
+from django.db import DatabaseError, connection
 from django.utils import timezone
 
-from breezeway.models import Property, Region, Reservation, Tag, Task
+from breezeway.models import Property, Region, Task
 from etl.client import ApiError, AuthFailed, BreezewayClient, ClientSettings, RetriesExhausted
 from etl.credentials import credentials_for
 from etl.entities import ENTITIES, EntitySpec, Lookups
 from etl.extract import ChildPolicy, Chunk, KnownTask, TaskExtractor, extract_listing
 from etl.models import SyncRun
 from etl.runs import (
+    DATABASE_ERRORS,
     LOCK_ENTITY,
     RECONCILE,
+    DatabaseLost,
+    describe_database_error,
     finish_run,
     mark_lost,
     record_outcome,
@@ -35,6 +39,9 @@ ENTITY_ORDER = ("tags", "people", "supplies", "properties", "reservations", "tas
 # Entities whose listing can be full (every record) or limited; full ones are "sweeps".
 SWEEPING = ("reservations", "tasks")
 AUTH_FAILED = "authentication failed"
+# In a full sweep's details when what it read was not fully synced by the same region run:
+# such a sweep does not count as the day's (full_sweep_due).
+SWEEP_INCOMPLETE = "sweep_incomplete"
 
 
 @dataclass
@@ -47,26 +54,17 @@ class SyncOptions:
     staged: bool = False
 
 
-# The rows each entity's records point at (the others read none).
-LOOKUPS_NEEDED = {
-    "reservations": ("properties",),
-    "tasks": ("properties", "reservations", "tags"),
-    "task_deletions": ("properties", "reservations", "tags"),
-}
-LOOKUP_SOURCES = {
-    "properties": (Property, "property_id"),
-    "reservations": (Reservation, "reservation_id"),
-    "tags": (Tag, "tag_id"),
-}
-
-
-def build_lookups(region: Region, entity: str | None = None) -> Lookups:
-    """Breezeway id -> primary key of what `entity` points at (everything when None)."""
-    needed = LOOKUP_SOURCES if entity is None else LOOKUPS_NEEDED.get(entity, ())
+def build_lookups(region: Region, spec: EntitySpec | None = None) -> Lookups:
+    """Breezeway id -> primary key of the rows of each entity that `spec` reads (None: of
+    every entity any spec reads)."""
+    reads = spec.reads if spec else {name for s in ENTITIES.values() for name in s.reads}
     maps = {
-        name: dict(model.objects.filter(region=region).values_list(id_field, "pk"))
-        for name, (model, id_field) in LOOKUP_SOURCES.items()
-        if name in needed
+        name: dict(
+            ENTITIES[name]
+            .model.objects.filter(region=region)
+            .values_list(ENTITIES[name].id_field, "pk")
+        )
+        for name in reads
     }
     return Lookups(region=region.code, **maps)
 
@@ -74,13 +72,17 @@ def build_lookups(region: Region, entity: str | None = None) -> Lookups:
 def full_sweep_due(region: Region, entity: str, now: datetime) -> bool:
     """A full sweep is due when no successful one started within SYNC_FULL_SWEEP_HOURS."""
     since = now - timedelta(hours=settings.SYNC_FULL_SWEEP_HOURS)
-    return not SyncRun.objects.filter(
-        region=region,
-        entity=entity,
-        child_policy="full",
-        status=SyncRun.Status.SUCCESS,
-        started_at__gte=since,
-    ).exists()
+    return (
+        not SyncRun.objects.filter(
+            region=region,
+            entity=entity,
+            child_policy="full",
+            status=SyncRun.Status.SUCCESS,
+            started_at__gte=since,
+        )
+        .exclude(details__has_key=SWEEP_INCOMPLETE)
+        .exists()
+    )
 
 
 # --- per-entity extraction ---------------------------------------------------------------------
@@ -151,80 +153,131 @@ def task_chunks(ctx: SyncContext, reconcile: bool = False) -> Iterator[Chunk]:
 
 
 def sync_entity(
-    region: Region, entity: str, client: BreezewayClient, options: SyncOptions | None = None
+    region: Region,
+    entity: str,
+    client: BreezewayClient,
+    options: SyncOptions | None = None,
+    incomplete: Iterable[str] = (),
 ) -> SyncRun:
-    """Sync one entity of one region; the returned SyncRun says how it went."""
+    """Sync one entity of one region; the returned SyncRun says how it went.
+
+    `incomplete`: entities this region run did not sync successfully; a full sweep reading one
+    of them does not count as the day's. A database failure raises DatabaseLost after the run
+    is recorded as failed (when the database answers again).
+    """
     options = options or SyncOptions()
     spec = ENTITIES[LOCK_ENTITY.get(entity, entity)]
-    with sync_locks(region.code, LOCK_ENTITY.get(entity, entity)) as refusal:
-        now = timezone.now()
-        if refusal:
-            log.info("%s sync of %s skipped: %s", entity, region.code, refusal)
-            run = SyncRun(region=region, entity=entity, started_at=now)
-            return finish_run(run, status=SyncRun.Status.SKIPPED, error=refusal)
-        # Holding the lock, no other run of this pair can be alive: any still `running` died.
-        mark_lost(SyncRun.objects.filter(region=region, entity__in=sharing_lock(entity)))
-        run = SyncRun.objects.create(region=region, entity=entity, started_at=now)
-        log.info("%s sync of %s started (run %s)", entity, region.code, run.pk)
-        full = options.full_sweep
-        if full is None:
-            full = entity in SWEEPING and full_sweep_due(region, entity, now)
-        lookups = build_lookups(region, entity)
-        ctx = SyncContext(region, client, lookups, now, full, options.progress)
-        calls, retries = client.calls, client.retries
-        cleaned, notes_from = client.cleaned, len(client.cleaned_notes)
-        started = time.perf_counter()
+    run = SyncRun(region=region, entity=entity, started_at=timezone.now())
+    try:
+        with sync_locks(region.code, spec.name, spec.reads, settings.SYNC_LOCK_WAIT) as refusal:
+            run.started_at = timezone.now()
+            if refusal:
+                log.info("%s sync of %s skipped: %s", entity, region.code, refusal)
+                return finish_run(run, status=SyncRun.Status.SKIPPED, error=refusal)
+            # Holding the run lock, no other run of this pair is alive: any `running` died.
+            mark_lost(SyncRun.objects.filter(region=region, entity__in=sharing_lock(entity)))
+            run.save()
+            return load_entity(run, spec, client, options, set(incomplete) & set(spec.reads))
+    except DATABASE_ERRORS as exc:
+        error = describe_database_error(exc)
+        log.error("%s sync of %s failed: %s", entity, region.code, error)
+        run.details = {**(run.details or {}), "retryable": True}
+        record_despite_outage(run, error)
+        raise DatabaseLost(error, [run] if run.pk else [], [entity]) from exc
+
+
+def record_despite_outage(run: SyncRun, error: str) -> None:
+    """Record a run failed after a database failure: on a new connection (the old one is
+    broken), and only log when the database still does not answer."""
+    try:
+        connection.close()
+    except DatabaseError:
+        pass
+    if run.pk is None:
+        return
+    try:
+        finish_run(run, status=SyncRun.Status.FAILED, error=error)
+    except DATABASE_ERRORS as again:
+        log.error("could not record run %s as failed: %s", run.pk, describe_database_error(again))
+
+
+def load_entity(
+    run: SyncRun,
+    spec: EntitySpec,
+    client: BreezewayClient,
+    options: SyncOptions,
+    incomplete: set[str],
+) -> SyncRun:
+    """Extract and load one entity under its locks; record the outcome on `run`."""
+    region, entity, now = run.region, run.entity, run.started_at
+    log.info("%s sync of %s started (run %s)", entity, region.code, run.pk)
+    full = options.full_sweep
+    if full is None:
+        full = entity in SWEEPING and full_sweep_due(region, entity, now)
+    ctx = SyncContext(region, client, build_lookups(region, spec), now, full, options.progress)
+    calls, retries = client.calls, client.retries
+    cleaned, notes_from = client.cleaned, len(client.cleaned_notes)
+    started = time.perf_counter()
+    try:
+        chunks, sink = plan(spec, ctx, entity)
+        if options.staged:
+            chunks = list(chunks)
+            fetch_seconds = time.perf_counter() - started
+        for chunk in chunks:
+            sink.consume(chunk)
+        outcome = sink.finish()
+        if options.staged:
+            outcome.details["fetch_seconds"] = round(fetch_seconds, 3)
+    except AuthFailed as exc:
+        return finish_run(run, status=SyncRun.Status.FAILED, error=f"{AUTH_FAILED}: {exc}")
+    except (ApiError, httpx.HTTPError) as exc:
+        # Retries ran out, or the network failed: worth another try later; other API
+        # answers (a 4xx) would only fail again.
+        run.details = {"retryable": isinstance(exc, RetriesExhausted | httpx.HTTPError)}
+        return finish_run(run, status=SyncRun.Status.FAILED, error=str(exc))
+    except DATABASE_ERRORS:
+        raise  # sync_entity records it once the database answers again
+    except BaseException as exc:
+        # A bug, a time limit: leave a truthful run record, re-raise.
         try:
-            chunks, sink = plan(spec, ctx, entity)
-            if options.staged:
-                chunks = list(chunks)
-                fetch_seconds = time.perf_counter() - started
-            for chunk in chunks:
-                sink.consume(chunk)
-            outcome = sink.finish()
-            if options.staged:
-                outcome.details["fetch_seconds"] = round(fetch_seconds, 3)
-        except AuthFailed as exc:
-            return finish_run(run, status=SyncRun.Status.FAILED, error=f"{AUTH_FAILED}: {exc}")
-        except (ApiError, httpx.HTTPError) as exc:
-            # Retries ran out, or the network failed: worth another try later; other API
-            # answers (a 4xx) would only fail again.
-            run.details = {"retryable": isinstance(exc, RetriesExhausted | httpx.HTTPError)}
-            return finish_run(run, status=SyncRun.Status.FAILED, error=str(exc))
-        except BaseException as exc:
-            # A bug, a database failure, a time limit: leave a truthful run record, re-raise.
             finish_run(run, status=SyncRun.Status.FAILED, error=f"{type(exc).__name__}: {exc}")
-            raise
-        if entity == "tasks":
-            outcome.child_policy = child_policy(ctx).name
-        elif entity in SWEEPING:
-            outcome.child_policy = "full" if full else "window"
-        outcome.details["seconds"] = round(time.perf_counter() - started, 3)
-        outcome.details["load_seconds"] = round(outcome.load_seconds, 3)
-        if client.cleaned > cleaned:
-            outcome.details["cleaned"] = {
-                "values": client.cleaned - cleaned,
-                "first": client.cleaned_notes[notes_from : notes_from + 20],
-            }
-        run.api_calls = client.calls - calls
-        run.retries = client.retries - retries
-        run = record_outcome(run, outcome)
-        log.info(
-            "%s sync of %s %s: fetched %d, inserted %d, updated %d, unchanged %d, deleted %d, "
-            "rejected %d, %d API calls, %.1f s",
-            entity,
-            region.code,
-            run.status,
-            run.fetched,
-            run.inserted,
-            run.updated,
-            run.unchanged,
-            run.deleted,
-            run.rejected,
-            run.api_calls,
-            outcome.details["seconds"],
+        except DATABASE_ERRORS:
+            pass
+        raise
+    if entity == "tasks":
+        outcome.child_policy = child_policy(ctx).name
+    elif entity in SWEEPING:
+        outcome.child_policy = "full" if full else "window"
+    if full and incomplete:
+        outcome.details[SWEEP_INCOMPLETE] = (
+            f"{', '.join(sorted(incomplete))} not synced successfully by the same region run"
         )
-        return run
+    outcome.details["seconds"] = round(time.perf_counter() - started, 3)
+    outcome.details["load_seconds"] = round(outcome.load_seconds, 3)
+    if client.cleaned > cleaned:
+        outcome.details["cleaned"] = {
+            "values": client.cleaned - cleaned,
+            "first": client.cleaned_notes[notes_from : notes_from + 20],
+        }
+    run.api_calls = client.calls - calls
+    run.retries = client.retries - retries
+    run = record_outcome(run, outcome)
+    log.info(
+        "%s sync of %s %s: fetched %d, inserted %d, updated %d, unchanged %d, deleted %d, "
+        "rejected %d, %d API calls, %.1f s",
+        entity,
+        region.code,
+        run.status,
+        run.fetched,
+        run.inserted,
+        run.updated,
+        run.unchanged,
+        run.deleted,
+        run.rejected,
+        run.api_calls,
+        outcome.details["seconds"],
+    )
+    return run
 
 
 def make_client(region: Region, transport: httpx.BaseTransport | None = None) -> BreezewayClient:
@@ -250,21 +303,32 @@ def ordered(entities: Iterable[str] | None) -> list[str]:
 def sync_region(
     region_code: str, entities: Iterable[str] | None = None, options: SyncOptions | None = None
 ) -> list[SyncRun]:
-    """Sync the entities of one region in load order; one SyncRun each."""
+    """Sync the entities of one region in load order; one SyncRun each.
+
+    Raises DatabaseLost when the database fails, with the runs so far and what is left."""
     options = options or SyncOptions()
     names = ordered(entities)
-    region = Region.objects.get(code=region_code)
-    runs = []
-    with make_client(region, options.transport) as client:
-        for index, name in enumerate(names):
-            run = sync_entity(region, name, client, options)
-            runs.append(run)
-            if run.status == SyncRun.Status.FAILED and run.error.startswith(AUTH_FAILED):
-                # The auth endpoint allows one call a minute: do not try again per entity.
-                for rest in names[index + 1 :]:
-                    skipped = SyncRun.objects.create(
-                        region=region, entity=rest, started_at=timezone.now()
-                    )
-                    runs.append(finish_run(skipped, SyncRun.Status.FAILED, run.error))
-                break
+    runs: list[SyncRun] = []
+    try:
+        region = Region.objects.get(code=region_code)
+        with make_client(region, options.transport) as client:
+            for index, name in enumerate(names):
+                incomplete = [r.entity for r in runs if r.status != SyncRun.Status.SUCCESS]
+                try:
+                    run = sync_entity(region, name, client, options, incomplete)
+                except DatabaseLost as exc:
+                    raise DatabaseLost(str(exc), runs + exc.runs, names[index:]) from exc
+                runs.append(run)
+                if run.status == SyncRun.Status.FAILED and run.error.startswith(AUTH_FAILED):
+                    # The auth endpoint allows one call a minute: do not try again per entity.
+                    for rest in names[index + 1 :]:
+                        skipped = SyncRun.objects.create(
+                            region=region, entity=rest, started_at=timezone.now()
+                        )
+                        runs.append(finish_run(skipped, SyncRun.Status.FAILED, run.error))
+                    break
+    except DATABASE_ERRORS as exc:
+        error = describe_database_error(exc)
+        log.error("sync of %s stopped: %s", region_code, error)
+        raise DatabaseLost(error, runs, names[len(runs) :]) from exc
     return runs

@@ -5,11 +5,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import (
+    DEFAULT_DB_ALIAS,
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    connection,
+    connections,
+)
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from breezeway.locks import REMEDIATION_LOCK, sync_lock_key
+from breezeway.locks import REMEDIATION_LOCK, sync_data_key, sync_lock_key
 from etl.entities import ENTITIES, Rejected
 from etl.load import TableCounts, content_hash
 from etl.models import RejectedRecord, SyncRun
@@ -18,36 +25,102 @@ from etl.values import kept_payload
 
 log = logging.getLogger(__name__)
 
-WORKER_LOST = "worker lost: the process running this sync died"
+# Said of a run left `running` whose run lock nobody holds any more: whoever ran it is gone.
+WORKER_LOST = (
+    "lost: the run ended without recording its outcome (its worker died, or lost its "
+    "database connection)"
+)
+DATABASE_LOST = "database unavailable"
+# What PostgreSQL (or the network to it) going away raises; worth another try later.
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 # The deletion reconciler asks for tasks one by one; it shares the tasks sync's lock.
 RECONCILE = "task_deletions"
 LOCK_ENTITY = {RECONCILE: "tasks"}
 REASON_KEPT = 2000  # characters of a rejection's reason (it may quote a huge value)
+LOCK_GAVE_UP = ("55P03", "40P01")  # lock_timeout reached; deadlock detected
+
+
+class DatabaseLost(Exception):
+    """The database failed under a sync: the runs so far, and the entities not (fully) run."""
+
+    def __init__(self, message: str, runs: list[SyncRun], pending: list[str]) -> None:
+        super().__init__(message)
+        self.runs = runs
+        self.pending = pending
+
+
+def describe_database_error(exc: BaseException) -> str:
+    """A database failure in one line, without what a connection string could leak."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    if "password" in first_line.lower():
+        first_line = ""
+    return f"{DATABASE_LOST}: {type(exc).__name__}" + (
+        f" ({first_line[:160]})" if first_line else ""
+    )
 
 
 @contextmanager
-def sync_locks(region_code: str, entity: str) -> Iterator[str | None]:
-    """Take this sync's locks without waiting; yield None, or why the sync must not run."""
+def sync_locks(
+    region_code: str, entity: str, reads: tuple[str, ...] = (), wait: float = 0.0, data: bool = True
+) -> Iterator[str | None]:
+    """Take a sync's locks; yield None, or why the sync must not run.
+
+    The locks live on a database connection of their own that nothing else uses or closes (a
+    thread closing its own connection, as a request thread may, cannot drop them), and they
+    are released by closing it, which works even when the database went away. Taken in order:
+    the remediation lock shared and the run key, without waiting; then, unless `data` is
+    False, the data keys of `entity` (exclusive) and of what it `reads` (shared) in load order,
+    each waiting up to `wait` seconds for another run of the region to finish with them.
+    """
     if connection.vendor != "postgresql":
         yield None  # SQLite (the demo) runs one process at a time
         return
-    key = sync_lock_key(region_code, entity)
-    with connection.cursor() as cursor:
+    holder = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        yield _take_locks(holder, region_code, entity, reads if data else None, wait)
+    finally:
+        try:
+            holder.close()
+        except DatabaseError:
+            pass  # a dead connection holds nothing any more
+
+
+def _take_locks(
+    holder: Any, region_code: str, entity: str, reads: tuple[str, ...] | None, wait: float
+) -> str | None:
+    with holder.cursor() as cursor:
         cursor.execute("SELECT pg_try_advisory_lock_shared(%s)", [REMEDIATION_LOCK])
         if not cursor.fetchone()[0]:
-            yield "the duplicate remediation is running"
-            return
-        try:
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-            if not cursor.fetchone()[0]:
-                yield f"another sync of {entity} for region {region_code} is running"
-                return
+            return "the duplicate remediation is running"
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [sync_lock_key(region_code, entity)])
+        if not cursor.fetchone()[0]:
+            return f"another sync of {entity} for region {region_code} is running"
+        if reads is None:
+            return None
+        # One fixed order for every run, so two runs never wait for each other in a circle.
+        order = list(ENTITIES)
+        wanted = sorted(
+            {entity: True, **dict.fromkeys(reads, False)}.items(),
+            key=lambda item: order.index(item[0]),
+        )
+        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(wait * 1000)}ms"])
+        for name, exclusive in wanted:
+            key = sync_data_key(region_code, name)
+            waiting = wait > 0
+            function = "pg_advisory_lock" if waiting else "pg_try_advisory_lock"
+            function += "" if exclusive else "_shared"
             try:
-                yield None
-            finally:
-                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
-        finally:
-            cursor.execute("SELECT pg_advisory_unlock_shared(%s)", [REMEDIATION_LOCK])
+                cursor.execute(f"SELECT {function}(%s)", [key])
+                # pg_advisory_lock returns once it has the lock; the try form says.
+                taken = waiting or cursor.fetchone()[0]
+            except OperationalError as exc:
+                if getattr(exc.__cause__, "sqlstate", None) not in LOCK_GAVE_UP:
+                    raise
+                taken = False
+            if not taken:
+                doing = "reading" if exclusive else "writing"
+                return f"another run of region {region_code} is {doing} {name} (waited {wait:g} s)"
+    return None
 
 
 def run_status(outcome: Outcome) -> str:
@@ -79,7 +152,7 @@ def sweep_lost_runs() -> int:
         .distinct()
     )
     for region_code, entity in pairs:
-        with sync_locks(region_code, LOCK_ENTITY.get(entity, entity)) as refusal:
+        with sync_locks(region_code, LOCK_ENTITY.get(entity, entity), data=False) as refusal:
             if refusal is None:  # free: whoever was running this pair is gone
                 marked += mark_lost(
                     SyncRun.objects.filter(region_id=region_code, entity__in=sharing_lock(entity))

@@ -12,7 +12,7 @@ from breezeway.models import Property, Region, Reservation, Task
 from etl.client import BreezewayClient
 from etl.entities import EntitySpec, Lookups
 from etl.extract import Chunk
-from etl.load import BatchLoader, TableCounts
+from etl.load import BatchLoader, TableCounts, repair_links
 
 # Complete listings in a row that must miss a property or reservation before it is deleted.
 MISSING_LISTINGS_TO_DELETE = 2
@@ -91,6 +91,9 @@ class EntitySink:
 
     def finish(self) -> Outcome:
         self.flush()
+        repaired = repair_links(self.ctx.region.code, self.spec.name)
+        if repaired:
+            self.outcome.details["links_repaired"] = repaired
         self.outcome.rejected = self.loader.rejected
         if self.skipped_scopes:
             self.outcome.details["skipped_properties"] = sorted(self.skipped_scopes)

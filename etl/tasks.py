@@ -14,7 +14,7 @@ from etl.credentials import has_credentials
 from etl.models import SyncRun
 from etl.pipeline import SyncOptions, ordered
 from etl.pipeline import sync_region as run_region
-from etl.runs import sweep_lost_runs
+from etl.runs import DatabaseLost, sweep_lost_runs
 
 log = logging.getLogger(__name__)
 
@@ -39,20 +39,28 @@ def run_and_retry(
     retry_args: Callable[[list[str]], tuple],
 ) -> list[dict[str, Any]]:
     close_stale_connections(task)
+    lost: DatabaseLost | None = None
     try:
         runs = run_region(region, entities, SyncOptions(full_sweep=full_sweep))
     except SoftTimeLimitExceeded:
         log.error("sync of %s %s stopped at its soft time limit", region, entities or "all")
         raise
-    # A run that failed for a transient reason (the API, the network) is tried again later
-    # (SYNC_TASK_RETRY_DELAYS); bad data never is: it is in RejectedRecord and the run went on.
+    except DatabaseLost as exc:
+        # The database went away: like the network, worth another try; what was committed
+        # stays committed, and what was not reached is tried again with what failed.
+        lost, runs = exc, exc.runs
+    # A run that failed for a transient reason (the API, the network, the database) is tried
+    # again later (SYNC_TASK_RETRY_DELAYS); bad data never is: it is in RejectedRecord.
     retryable = [r.entity for r in runs if (r.details or {}).get("retryable")]
+    retryable = ordered([*retryable, *(lost.pending if lost else ())]) if retryable or lost else []
     delays = settings.SYNC_TASK_RETRY_DELAYS
     if retryable and task.request.retries < len(delays):
         delay = delays[task.request.retries]
         log.warning("sync of %s %s failed transiently; retrying in %ss", region, retryable, delay)
         # Only what failed runs again; what succeeded stays done.
         raise task.retry(args=retry_args(retryable), countdown=delay)
+    if lost is not None:
+        raise lost
     return summary(runs)
 
 

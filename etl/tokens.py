@@ -53,7 +53,13 @@ def _token(row: ApiToken) -> Token:
     )
 
 
+# The name prefix of the extractor's fetch threads (etl.extract).
+FETCH_THREAD_PREFIX = "bw-fetch"
+
+
 def _close_if_worker_thread() -> None:
-    # Django opens one connection per thread; a fetch worker must not leave its own open.
-    if threading.current_thread() is not threading.main_thread():
+    # Django opens one connection per thread; a fetch thread must not leave its own open.
+    # Only those: another thread (a web server's request thread running "Sync now") owns
+    # its connection, maybe inside a transaction.
+    if threading.current_thread().name.startswith(FETCH_THREAD_PREFIX):
         connection.close()

@@ -10,6 +10,7 @@ from breezeway.models import Region
 from etl.credentials import credential_variables, has_credentials
 from etl.models import SyncRun
 from etl.pipeline import ENTITY_ORDER, RECONCILE, SyncOptions, sync_region
+from etl.runs import DATABASE_ERRORS, DatabaseLost, describe_database_error
 
 FAILING = (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL)
 
@@ -76,6 +77,19 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self.sync(options)
+        except DatabaseLost as exc:
+            if exc.runs:
+                self.summary(exc.runs)
+            raise CommandError(
+                f"{exc}. The sync stopped before finishing {', '.join(exc.pending)}; what it "
+                "committed stays. Run it again once the database answers."
+            ) from None
+        except DATABASE_ERRORS as exc:
+            raise CommandError(f"{describe_database_error(exc)}.") from None
+
+    def sync(self, options: dict[str, Any]) -> None:
         regions = self.regions(options["regions"])
         full = True if options["full"] else (False if options["incremental"] else None)
         progress = ProgressBar(sys.stderr)
