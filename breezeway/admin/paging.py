@@ -67,6 +67,21 @@ def is_unfiltered(queryset: QuerySet) -> bool:
     )
 
 
+def capped_count(queryset: QuerySet, cap: int) -> tuple[int, bool]:
+    """How many rows the query returns, counting at most `cap` of them (COUNT over a LIMIT
+    subquery); beyond the cap, the planner's estimate of the query (at least the cap).
+
+    Returns the figure and whether it is an estimate. Off PostgreSQL (the small SQLite demo),
+    an exact count.
+    """
+    if connections[queryset.db].vendor != "postgresql":
+        return queryset.count(), False
+    counted = queryset.order_by().values("pk")[:cap].count()
+    if counted < cap:
+        return counted, False
+    return max(planner_rows(queryset), cap), True
+
+
 class EstimatedCountPaginator(Paginator):
     """A Paginator whose `count` never runs an unbounded COUNT(*) over a big table.
 
@@ -102,7 +117,4 @@ class EstimatedCountPaginator(Paginator):
             return queryset.count(), False
         if is_unfiltered(queryset) and stats.rows is not None and stats.rows >= self.exact_below:
             return stats.rows, True
-        capped = queryset.order_by().values("pk")[: self.exact_below].count()
-        if capped < self.exact_below:
-            return capped, False
-        return max(planner_rows(queryset), self.exact_below), True
+        return capped_count(queryset, self.exact_below)
