@@ -1,12 +1,17 @@
 """Admin of tasks and their child records (assignments, photos, requirements, tags, ...)."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.admin import DateFieldListFilter
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html
 
-from breezeway.admin.base import MirrorAdmin, ReadOnlyInline, admin_link, external_link
-from breezeway.admin.filters import DeletedFilter, values_filter
+from breezeway.admin.base import EMPTY, MirrorAdmin, ReadOnlyInline, admin_link, external_link
+from breezeway.admin.display import list_text, quantity_text
+from breezeway.admin.filters import DeletedFilter, column_values, values_filter
+from breezeway.admin.paging import table_statistics
 from breezeway.models import (
     Task,
     TaskAssignment,
@@ -40,6 +45,73 @@ class PhotoLink:
         return external_link(obj.url)
 
 
+class ReadableRequirement:
+    # The API sends a requirement's action as a list of labels: ["Clean", "Check"].
+    shown_as = {"action": "action_labels"}
+
+    @admin.display(description="action")
+    def action_labels(self, obj: TaskRequirement) -> str:
+        return list_text(obj.action)
+
+
+class ReadableSupply:
+    # numeric(18,4) columns: a quantity of 2 reads "2", not "2.0000".
+    shown_as = {"quantity": "quantity_shown", "markup_rate": "markup_rate_shown"}
+
+    @admin.display(description="quantity", ordering="quantity")
+    def quantity_shown(self, obj: TaskSupply) -> str:
+        return quantity_text(obj.quantity)
+
+    @admin.display(description="markup rate")
+    def markup_rate_shown(self, obj: TaskSupply) -> str:
+        return quantity_text(obj.markup_rate)
+
+
+def status_choices() -> list[tuple[str, str]]:
+    """The task statuses to filter on: the sync's status codes (by name where that is cheap to
+    know), then legacy `task_status` values that are not codes."""
+    stats = table_statistics(Task)
+    names: dict[str, str] = {}
+    legacy: set[str] = set()
+    if stats is None or stats.small:
+        triples = (
+            Task.objects.filter(Q(task_status_code__isnull=False) | Q(task_status__isnull=False))
+            .order_by("task_status_code", "task_status_name", "task_status")
+            .values_list("task_status_code", "task_status_name", "task_status")
+            .distinct()
+        )
+        for code, name, old in triples:
+            if code is not None:
+                names.setdefault(code, name or code)
+            elif old is not None:
+                legacy.add(old)
+    else:
+        # A big table: values from the planner's statistics; names would need a scan.
+        names = {code: code for code in column_values(Task, "task_status_code")}
+        legacy = set(column_values(Task, "task_status"))
+    old_only = sorted(legacy - set(names))
+    return [*names.items(), *((value, f"{value} (legacy)") for value in old_only)]
+
+
+class TaskStatusFilter(admin.SimpleListFilter):
+    """The status the sync stores (the API's type_task_status code); a task the old loader
+    stored without one is matched by its legacy status."""
+
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return status_choices()
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        return queryset.filter(
+            Q(task_status_code=value) | Q(task_status_code__isnull=True, task_status=value)
+        )
+
+
 class TaskAssignmentInline(ReadOnlyInline):
     model = TaskAssignment
     fields = ASSIGNMENT_FIELDS
@@ -51,7 +123,7 @@ class TaskPhotoInline(PhotoLink, ReadOnlyInline):
     readonly_fields = ("photo",)
 
 
-class TaskRequirementInline(ReadOnlyInline):
+class TaskRequirementInline(ReadableRequirement, ReadOnlyInline):
     model = TaskRequirement
     fields = REQUIREMENT_FIELDS
 
@@ -69,7 +141,7 @@ class TaskCommentInline(ReadOnlyInline):
     fields = COMMENT_FIELDS
 
 
-class TaskSupplyInline(ReadOnlyInline):
+class TaskSupplyInline(ReadableSupply, ReadOnlyInline):
     model = TaskSupply
     fields = SUPPLY_FIELDS
 
@@ -87,7 +159,7 @@ class TaskAdmin(MirrorAdmin):
         "region_code",
         "property_link",
         "reservation_link",
-        "task_status",
+        "status",
         "scheduled_date",
         "type_department",
         "listed",
@@ -98,7 +170,7 @@ class TaskAdmin(MirrorAdmin):
     list_filter = (
         "region",
         DeletedFilter,
-        values_filter("task_status", "status"),
+        TaskStatusFilter,
         values_filter("type_department", "department"),
         ("scheduled_date", DateFieldListFilter),
         "listed",
@@ -121,9 +193,28 @@ class TaskAdmin(MirrorAdmin):
         TaskCostInline,
     )
 
+    shown_as = {"report_url": "report_link"}
+
     @admin.display(description="property", ordering="property")
     def property_link(self, obj: Task) -> str:
         return admin_link(obj.property)
+
+    @admin.display(description="status", ordering="task_status_code")
+    def status(self, obj: Task) -> str:
+        # The sync stores the API's type_task_status; task_status is the old loader's column,
+        # NULL for most synced tasks.
+        if obj.task_status_code or obj.task_status_name:
+            return format_html(
+                '<span class="task-status" title="code {}, stage {}">{}</span>',
+                obj.task_status_code or EMPTY,
+                obj.task_status_stage or EMPTY,
+                obj.task_status_name or obj.task_status_code,
+            )
+        return obj.task_status or EMPTY
+
+    @admin.display(description="report url")
+    def report_link(self, obj: Task) -> str:
+        return external_link(obj.report_url, text=None)
 
     @admin.display(description="reservation", ordering="reservation")
     def reservation_link(self, obj: Task) -> str:
@@ -159,7 +250,7 @@ class TaskPhotoAdmin(PhotoLink, TaskChildAdmin):
 
 
 @admin.register(TaskRequirement)
-class TaskRequirementAdmin(TaskChildAdmin):
+class TaskRequirementAdmin(ReadableRequirement, TaskChildAdmin):
     list_display = ("id", "section_name", "home_element_name", "response", "task_link")
     list_display_links = ("id", "section_name")
     search_fields = ("requirement_id__exact", "task__task_id__exact", "section_name")
@@ -187,8 +278,8 @@ class TaskCommentAdmin(TaskChildAdmin):
 
 
 @admin.register(TaskSupply)
-class TaskSupplyAdmin(TaskChildAdmin):
-    list_display = ("id", "name", "supply_id", "quantity", "total_price", "task_link")
+class TaskSupplyAdmin(ReadableSupply, TaskChildAdmin):
+    list_display = ("id", "name", "supply_id", "quantity_shown", "total_price", "task_link")
     list_display_links = ("id", "name")
     search_fields = ("name", "supply_id__exact", "task__task_id__exact")
     search_help_text = "Supply name (contains), or supply id or task id (exact)."
