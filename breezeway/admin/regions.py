@@ -1,46 +1,54 @@
 """Admin of regions: credential status (never the values), sync freshness, and "Sync now"."""
 
+import json
 import logging
 import os
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import DateTimeField, OuterRef, QuerySet, Subquery, Value
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.timesince import timesince
 from django_celery_beat.models import PeriodicTask
 
-from breezeway.admin.base import EMPTY, admin_link, changelist_link
+from breezeway.admin.base import EMPTY, AdminBase, changelist_link, changelist_url
+from breezeway.admin.display import datetime_text
 from breezeway.models import Region
 from etl.credentials import credential_variables
 from etl.models import SyncRun
+from etl.pipeline import ENTITY_ORDER
 from etl.tasks import sync_region
 
 log = logging.getLogger(__name__)
 
-# The beat entry whose interval says how fresh a region's data should be; when it is missing
-# or its schedule cannot be read, DEFAULT_SYNC_INTERVAL stands in.
-HOURLY_SYNC_TASK = "Hourly sync: reservations and tasks"
+# The beat tasks that sync, and how to read the region and entities from an entry's arguments
+# (each task's signature in etl/tasks.py).
+SYNC_TASK_ARGUMENTS = {
+    "etl.sync_all": ("entities", "full_sweep"),
+    "etl.sync_region": ("region", "entities", "full_sweep"),
+    "etl.sync_entity": ("region", "entity", "full_sweep"),
+}
+# An entity no enabled beat entry syncs is expected as often as this.
 DEFAULT_SYNC_INTERVAL = timedelta(hours=1)
-# A region whose last successful sync is older than this many intervals is flagged: one missed
-# run can happen (a retry is pending), two in a row need a look.
+# An entity whose last successful sync is older than this many of its intervals is flagged:
+# one missed run can happen (a retry is pending), two in a row need a look.
 STALE_AFTER_INTERVALS = 2
 
 RED = "#ba2121"
 GREEN = "#2e7d32"
 
 
-def sync_interval() -> timedelta:
-    """The interval of the hourly beat entry (interval or crontab schedule), else the default."""
-    tasks = PeriodicTask.objects.select_related("interval", "crontab")
-    task = tasks.filter(name=HOURLY_SYNC_TASK).first()
+def schedule_interval(task: PeriodicTask) -> timedelta | None:
+    """The time between two runs of a beat entry (interval or crontab schedule), if readable."""
     try:
-        if task is not None and task.interval is not None:
+        if task.interval is not None:
             return timedelta(**{task.interval.period: task.interval.every})
-        if task is not None and task.crontab is not None:
+        if task.crontab is not None:
             # Two consecutive runs of the crontab, a minute past the first so it is not
             # counted twice.
             schedule = task.crontab.schedule
@@ -51,8 +59,50 @@ def sync_interval() -> timedelta:
             if gap > timedelta(0):
                 return gap
     except (ValueError, TypeError, ArithmeticError):
-        log.warning("cannot read the schedule of %r; assuming hourly", HOURLY_SYNC_TASK)
-    return DEFAULT_SYNC_INTERVAL
+        log.warning("cannot read the schedule of %r", task.name)
+    return None
+
+
+def scheduled_sync(task: PeriodicTask) -> tuple[str | None, tuple[str, ...]] | None:
+    """The region (None: every region) and entities a sync beat entry covers, else None."""
+    names = SYNC_TASK_ARGUMENTS.get(task.task)
+    if names is None:
+        return None
+    try:
+        given = {**dict(zip(names, json.loads(task.args or "[]"), strict=False))}
+        given.update(json.loads(task.kwargs or "{}"))
+    except (ValueError, TypeError):
+        log.warning("cannot read the arguments of %r", task.name)
+        return None
+    entities = [given["entity"]] if given.get("entity") else given.get("entities")
+    return given.get("region"), tuple(entities or ENTITY_ORDER)
+
+
+def sync_schedule() -> list[tuple[str | None, tuple[str, ...], timedelta]]:
+    """(region or None, entities, interval) of every enabled beat entry that syncs."""
+    tasks = PeriodicTask.objects.filter(enabled=True, task__in=SYNC_TASK_ARGUMENTS)
+    schedule = []
+    for task in tasks.select_related("interval", "crontab"):
+        covered, interval = scheduled_sync(task), schedule_interval(task)
+        if covered is not None and interval is not None:
+            schedule.append((*covered, interval))
+    return schedule
+
+
+def entity_intervals(
+    region_code: str, schedule: list[tuple[str | None, tuple[str, ...], timedelta]]
+) -> dict[str, timedelta]:
+    """Per entity, how often the beat schedule syncs it in this region (its shortest interval)."""
+    intervals: dict[str, timedelta] = {}
+    for region, entities, interval in schedule:
+        if region in (None, region_code):
+            for entity in entities:
+                intervals[entity] = min(interval, intervals.get(entity, interval))
+    return {entity: intervals.get(entity, DEFAULT_SYNC_INTERVAL) for entity in ENTITY_ORDER}
+
+
+def success_field(entity: str) -> str:
+    return f"last_success_{entity}"
 
 
 def missing_credentials(region_code: str) -> list[str]:
@@ -63,15 +113,16 @@ def missing_credentials(region_code: str) -> list[str]:
 
 
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
+class RegionAdmin(AdminBase):
+    # Freshness first: on a narrow window the list scrolls sideways, and the flag must show.
     list_display = (
         "code",
         "name",
-        "company_id",
         "is_active",
-        "credentials",
-        "last_success",
         "sync_age",
+        "last_success",
+        "credentials",
+        "company_id",
     )
     list_filter = ("is_active",)
     search_fields = ("code", "name")
@@ -96,33 +147,71 @@ class RegionAdmin(admin.ModelAdmin):
         "updated_at",
     )
     actions = ("sync_now",)
+    # Before the sync's migrations (a legacy database not remediated yet) there are no runs
+    # and maybe no beat schedule: the regions are listed without their sync figures.
+    optional_models = (SyncRun, PeriodicTask)
+    SYNC_FIELDS = ("last_success", "sync_age", "runs")
+
+    def has_sync_runs(self, request: HttpRequest) -> bool:
+        return self.table_exists(request, SyncRun)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        latest = SyncRun.objects.filter(
-            region=OuterRef("pk"), status=SyncRun.Status.SUCCESS
-        ).order_by("-started_at", "-id")
-        stale_before = timezone.now() - STALE_AFTER_INTERVALS * sync_interval()
-        return (
-            super()
-            .get_queryset(request)
-            .annotate(
-                last_success_id=Subquery(latest.values("id")[:1]),
-                last_success_at=Subquery(latest.values("finished_at")[:1]),
-                last_success_entity=Subquery(latest.values("entity")[:1]),
-                stale_before=Value(stale_before, output_field=DateTimeField()),
+        queryset = super().get_queryset(request)
+        if not self.has_sync_runs(request):
+            return queryset
+        # Per entity, not per region: a region whose tasks fail must not look fresh because
+        # its tags synced. Each subquery reads the (region, entity, -started_at) index.
+        latest = {
+            success_field(entity): Subquery(
+                SyncRun.objects.filter(
+                    region=OuterRef("pk"), entity=entity, status=SyncRun.Status.SUCCESS
+                )
+                .order_by("-started_at", "-id")
+                .values("finished_at")[:1]
             )
-        )
+            for entity in ENTITY_ORDER
+        }
+        return queryset.annotate(**latest)
 
-    def get_fields(self, request: HttpRequest, obj: Region | None = None) -> tuple:
+    def attach_intervals(self, request: HttpRequest, regions: list[Region]) -> None:
+        """Give each region how often each entity should sync (one query for all)."""
+        if self.table_exists(request, PeriodicTask):
+            schedule = sync_schedule()
+        else:
+            schedule = []
+        for region in regions:
+            region.sync_intervals = entity_intervals(region.code, schedule)
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        if self.has_sync_runs(request):
+            self.attach_intervals(request, changelist.result_list)
+        return changelist
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        region = super().get_object(request, object_id, from_field)
+        if region is not None and self.has_sync_runs(request):
+            self.attach_intervals(request, [region])
+        return region
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        shown = super().get_list_display(request)
+        if self.has_sync_runs(request):
+            return shown
+        return [name for name in shown if name not in self.SYNC_FIELDS]
+
+    def get_fields(self, request: HttpRequest, obj: Region | None = None) -> list:
         if obj is None:  # nothing to report about a region being added
-            return ("code", "name", "company_id", "is_active")
-        return self.fields
+            return ["code", "name", "company_id", "is_active"]
+        shown = super().get_fields(request, obj)
+        if self.has_sync_runs(request):
+            return shown
+        return [name for name in shown if name not in self.SYNC_FIELDS]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: Region | None = None) -> tuple:
+    def get_readonly_fields(self, request: HttpRequest, obj: Region | None = None) -> list:
         # The code is the primary key and every mirrored row's region: fixed once created.
-        if obj is not None:
-            return ("code", *self.readonly_fields)
-        return self.readonly_fields
+        fields = super().get_readonly_fields(request, obj)
+        return ["code", *fields] if obj is not None else fields
 
     def get_changeform_initial_data(self, request: HttpRequest) -> dict:
         return {"is_active": True, **super().get_changeform_initial_data(request)}
@@ -137,6 +226,12 @@ class RegionAdmin(admin.ModelAdmin):
             obj.updated_at = timezone.now()  # the column's default only covers inserts
         super().save_model(request, obj, form, change)
 
+    def get_actions(self, request: HttpRequest) -> dict:
+        actions = super().get_actions(request)
+        if not self.has_sync_runs(request):
+            actions.pop("sync_now", None)  # a sync records runs: it cannot run yet
+        return actions
+
     @admin.display(description="credentials")
     def credentials(self, obj: Region) -> str:
         if not obj.code:
@@ -148,27 +243,82 @@ class RegionAdmin(admin.ModelAdmin):
             '<span style="color: {}">missing: set {}</span>', RED, " and ".join(missing)
         )
 
-    @admin.display(description="last successful sync", ordering="last_success_at")
+    def freshness(self, obj: Region) -> list[tuple[str, datetime | None, bool]]:
+        """Per entity: its last successful sync (None: never) and whether that is stale."""
+        intervals = getattr(obj, "sync_intervals", None) or {}
+        now = timezone.now()
+        rows = []
+        for entity in ENTITY_ORDER:
+            at = getattr(obj, success_field(entity), None)
+            due = STALE_AFTER_INTERVALS * intervals.get(entity, DEFAULT_SYNC_INTERVAL)
+            # Inactive regions are not synced by beat: nothing of theirs is overdue.
+            stale = obj.is_active and (at is None or at < now - due)
+            rows.append((entity, at, stale))
+        return rows
+
+    @staticmethod
+    def oldest(rows: list[tuple[str, datetime | None, bool]]) -> tuple[str, datetime | None, bool]:
+        # Never synced counts as the oldest of all.
+        return min(rows, key=lambda row: (row[1] is not None, row[1] or timezone.now()))
+
+    @admin.display(description="last successful sync")
     def last_success(self, obj: Region) -> str:
-        at = getattr(obj, "last_success_at", None)
-        if at is None:
-            return "never"
-        run = SyncRun(pk=obj.last_success_id)
-        text = f"{timezone.localtime(at):%Y-%m-%d %H:%M} ({obj.last_success_entity})"
-        return admin_link(run, text)
+        if not obj.pk:
+            return EMPTY
+        rows = self.freshness(obj)
+        oldest = self.oldest(rows)[0]
+        lines = []
+        for entity, at, stale in rows:
+            if at is None:
+                when = "never"
+            else:
+                # How long ago reads at a glance; the moment itself is in the link's title.
+                url = changelist_url(
+                    SyncRun,
+                    region__code__exact=obj.pk,
+                    entity=entity,
+                    status__exact=SyncRun.Status.SUCCESS,
+                )
+                when = format_html(
+                    '<a href="{}" title="{}">{} ago</a>',
+                    url,
+                    datetime_text(at),
+                    timesince(at, depth=1),
+                )
+            lines.append(
+                format_html(
+                    '<span class="sync-entity{}{}" style="white-space: nowrap{}">{}: {}{}</span>',
+                    " sync-oldest" if entity == oldest else "",
+                    " sync-entity-stale" if stale else "",
+                    format_html("; color: {}", RED) if stale else "",
+                    entity,
+                    when,
+                    mark_safe(" <strong>(oldest)</strong>") if entity == oldest else "",
+                )
+            )
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     @admin.display(description="age")
     def sync_age(self, obj: Region) -> str:
-        at = getattr(obj, "last_success_at", None)
-        if not obj.is_active or not hasattr(obj, "stale_before"):
-            return timesince(at) if at else EMPTY  # inactive regions are not synced by beat
-        if at is not None and at >= obj.stale_before:
-            return timesince(at)
+        """The age of the region's oldest entity; red when any entity is overdue."""
+        if not obj.pk:
+            return EMPTY
+        rows = self.freshness(obj)
+        entity, at, _ = self.oldest(rows)
+        stale = [name for name, _, is_stale in rows if is_stale]
+        if all(at is None for _, at, _ in rows):
+            age = "never synced"
+        elif at is None:
+            age = f"{entity}: never"
+        else:
+            age = f"{timesince(at, depth=1)} ({entity})"
+        if not stale:
+            return age
         return format_html(
             '<span class="sync-stale" style="color: {}; font-weight: bold" title="{}">{}</span>',
             RED,
-            f"no successful sync for {STALE_AFTER_INTERVALS} intervals of the hourly schedule",
-            f"{timesince(at)} (stale)" if at else "never synced",
+            f"no successful sync for {STALE_AFTER_INTERVALS} intervals of its beat schedule",
+            age if age == "never synced" else f"{age}, stale: {', '.join(stale)}",
         )
 
     @admin.display(description="sync runs")
