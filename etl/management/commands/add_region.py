@@ -1,14 +1,13 @@
 """`manage.py add_region`: register a Breezeway company (region) to sync."""
 
-import re
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from breezeway.models import Region
+from breezeway.models.regions import validate_region_code
 from etl.credentials import credential_variables, has_credentials
-
-CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
 
 
 class Command(BaseCommand):
@@ -18,7 +17,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("code", help="short code, e.g. us-east (at most 32 characters)")
+        parser.add_argument(
+            "code", help="short lower-case code, e.g. us-east (at most 32 characters)"
+        )
         parser.add_argument("--name", required=True, help="display name")
         parser.add_argument("--company-id", required=True, type=int, help="Breezeway company id")
         parser.add_argument("--inactive", action="store_true", help="create it switched off")
@@ -26,16 +27,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         code = options["code"]
-        if not CODE.fullmatch(code):
-            raise CommandError(
-                f"Region code {code!r} is not valid: 1 to 32 letters, digits, '_', '.' or '-', "
-                "starting with a letter or digit."
-            )
+        exists = Region.objects.filter(code=code).exists()
+        if not exists:
+            # The model's validator, as in the admin; an existing (legacy) code is kept as is.
+            try:
+                validate_region_code(code)
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from None
         if options["company_id"] <= 0:
             raise CommandError("--company-id must be a positive Breezeway company id.")
         if len(options["name"]) > 128 or not options["name"].strip():
             raise CommandError("--name must be 1 to 128 characters.")
-        exists = Region.objects.filter(code=code).exists()
         if exists and not options["update"]:
             raise CommandError(f"Region {code} exists already; add --update to change it.")
         if not exists and options["update"]:
