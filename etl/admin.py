@@ -123,9 +123,12 @@ class SyncRunAdmin(RegionColumn, ReadOnlyAdmin):
 
 @admin.register(RejectedRecord)
 class RejectedRecordAdmin(RegionColumn, ReadOnlyAdmin):
+    """One row per bad record (region, entity, id, payload), however many runs saw it."""
+
     list_display = (
         "id",
         "last_seen_at",
+        "times_seen",
         "region_code",
         "entity",
         "record_id",
@@ -142,14 +145,24 @@ class RejectedRecordAdmin(RegionColumn, ReadOnlyAdmin):
     search_fields = ("record_id__exact", "reason")
     search_help_text = "Record id (exact) or reason (contains)."
     raw_id_fields = ("run",)
-    fields = ("run", "region", "entity", "record_id", "reason", "last_seen_at", "payload_pretty")
+    fields = (
+        "run",
+        "region",
+        "entity",
+        "record_id",
+        "reason",
+        "times_seen",
+        "first_seen_at",
+        "last_seen_at",
+        "payload_pretty",
+    )
     readonly_fields = ("payload_pretty",)
 
     @admin.display(description="reason")
     def short_reason(self, obj: RejectedRecord) -> str:
         return obj.reason if len(obj.reason) <= 100 else obj.reason[:99] + "…"
 
-    @admin.display(description="run", ordering="run")
+    @admin.display(description="last run", ordering="run")
     def run_link(self, obj: RejectedRecord) -> str:
         return admin_link(obj.run)
 
