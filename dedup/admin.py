@@ -1,24 +1,67 @@
 """The duplicate statistics dashboard: stored snapshots per table, history, and "scan now"."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
+from django.db import connections
 from django.db.models import F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
+from breezeway.admin.base import AdminBase
 from dedup.figures import human_bytes, totals
 from dedup.models import ArchivedRow, DuplicateSnapshot
+from dedup.snapshots import take_snapshots
 
 HISTORY = 20  # snapshots per table in the history chart
+# The PostgreSQL advisory lock a duplicate scan holds, so that two never run at once (each
+# reads every child table). "BZWY" + 2; REMEDIATION_LOCK is + 1.
+SCAN_LOCK = 0x42_5A_57_59_0002
+
+
+class ScanRunning(Exception):
+    """Another duplicate scan holds SCAN_LOCK."""
+
+
+@contextmanager
+def scan_lock(using: str = "default") -> Iterator[None]:
+    """Hold SCAN_LOCK (session level, released at the end) or raise ScanRunning at once."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":  # the SQLite demo: one process, nothing to guard
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SCAN_LOCK])
+        if not cursor.fetchone()[0]:
+            raise ScanRunning
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SCAN_LOCK])
+
+
+def breakable(name: str) -> SafeString:
+    """A long identifier that may wrap after its underscores (and nowhere else)."""
+    return format_html_join(mark_safe("_<wbr>"), "{}", ((part,) for part in name.split("_")))
+
+
+def human_size(size: int | None) -> str:
+    """A size whose number and unit never wrap apart ("552.0 kB")."""
+    return human_bytes(size).replace(" ", "\N{NO-BREAK SPACE}")
 
 
 def history_chart(
-    points: list[DuplicateSnapshot], width: int = 160, height: int = 36
+    points: list[DuplicateSnapshot], width: int = 120, height: int = 36
 ) -> SafeString:
     """A small SVG of rows (grey) and duplicates (red) over the table's last snapshots."""
     if len(points) < 2:
@@ -62,7 +105,7 @@ class ReadOnly:
 
 
 @admin.register(DuplicateSnapshot)
-class DuplicateStatisticsAdmin(ReadOnly, admin.ModelAdmin):
+class DuplicateStatisticsAdmin(ReadOnly, AdminBase):
     """Its changelist is the dashboard: the latest snapshot of each table, never a live count."""
 
     def get_urls(self) -> list:
@@ -73,24 +116,51 @@ class DuplicateStatisticsAdmin(ReadOnly, admin.ModelAdmin):
         )
         return [scan, *super().get_urls()]
 
+    def has_scan_permission(self, request: HttpRequest) -> bool:
+        """Scanning reads every child table: it takes the change permission of the statistics
+        (the viewer group has the view permission only). ReadOnly refuses everyone a change
+        of the rows themselves, so the user's own permission is asked."""
+        opts = self.model._meta
+        codename = get_permission_codename("change", opts)
+        return request.user.has_perm(f"{opts.app_label}.{codename}")
+
     def scan_now(self, request: HttpRequest) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        if not self.has_view_permission(request):
-            return HttpResponseRedirect(reverse("admin:index"))
-        from dedup.tasks import take_snapshot
+        if not self.has_scan_permission(request):
+            raise PermissionDenied
+        dashboard = HttpResponseRedirect(reverse("admin:dedup_duplicatesnapshot_changelist"))
+        try:
+            with scan_lock():
+                if settings.CELERY_TASK_ALWAYS_EAGER:
+                    # No broker: the scan runs here and now, under the lock.
+                    scanned = len(take_snapshots())
+                else:
+                    from dedup.tasks import take_snapshot
 
-        take_snapshot.delay()  # in-process when no broker is configured
-        self.message_user(
-            request,
-            "A duplicate scan was queued; its figures appear here when it ends.",
-            messages.SUCCESS,
-        )
-        return HttpResponseRedirect(reverse("admin:dedup_duplicatesnapshot_changelist"))
+                    take_snapshot.delay()
+                    scanned = None
+        except ScanRunning:
+            self.message_user(
+                request,
+                "A duplicate scan is already running; its figures appear here when it ends. "
+                "Scan again after that if you need to.",
+                messages.WARNING,
+            )
+            return dashboard
+        if scanned is None:
+            text = "Scan queued: a worker measures the tables; reload this page when it ends."
+        else:
+            text = f"Scanned: {scanned} table{'s' if scanned != 1 else ''} (no broker: ran here)."
+        self.message_user(request, text, messages.SUCCESS)
+        return dashboard
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if not self.has_view_or_change_permission(request):
             return HttpResponseRedirect(reverse("admin:index"))
+        page = self.missing_table_page(request)
+        if page is not None:
+            return page
         newest = DuplicateSnapshot.objects.filter(table_name=OuterRef("table_name")).order_by(
             "-measured_at", "-id"
         )
@@ -108,9 +178,10 @@ class DuplicateStatisticsAdmin(ReadOnly, admin.ModelAdmin):
         tables = [
             {
                 "snapshot": s,
-                "size": human_bytes(s.table_bytes),
-                "wasted": human_bytes(s.wasted_bytes),
+                "size": human_size(s.table_bytes),
+                "wasted": human_size(s.wasted_bytes),
                 "chart": history_chart(history.get(s.table_name, [])),
+                "constraint_name": breakable(s.constraint_name),
             }
             for s in latest
         ]
@@ -123,8 +194,8 @@ class DuplicateStatisticsAdmin(ReadOnly, admin.ModelAdmin):
             "flagged": [s.table_name for s in latest if not s.healthy],
             "total": {
                 **total,
-                "size": human_bytes(total["table_bytes"]),
-                "wasted": human_bytes(
+                "size": human_size(total["table_bytes"]),
+                "wasted": human_size(
                     None
                     if total["table_bytes"] is None
                     else total["table_bytes"] - total["unique_bytes_estimate"]
@@ -132,13 +203,14 @@ class DuplicateStatisticsAdmin(ReadOnly, admin.ModelAdmin):
             },
             "measured_at": max((s.measured_at for s in latest), default=None),
             "scan_url": reverse("admin:dedup_duplicatesnapshot_scan"),
+            "can_scan": self.has_scan_permission(request),
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/dedup/duplicate_dashboard.html", context)
 
 
 @admin.register(ArchivedRow)
-class ArchivedRowAdmin(ReadOnly, admin.ModelAdmin):
+class ArchivedRowAdmin(ReadOnly, AdminBase):
     """Rows the remediation removed although they differed from the kept one (read-only)."""
 
     list_display = ("id", "table_name", "kept_row_id", "copies", "archived_at", "restored_at")
