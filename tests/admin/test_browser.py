@@ -3,11 +3,13 @@
 import os
 import shutil
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.utils import timezone
 
 from breezeway import models as m
 from dedup.models import DuplicateSnapshot
@@ -128,3 +130,54 @@ def test_a_user_who_is_not_staff_is_refused(page, live_server, django_user_model
     page.goto(f"{live_server.url}/admin/dedup/duplicatesnapshot/")
     assert "/admin/login/" in page.url
     shot(page, "refused")
+
+
+def test_the_dashboard_fits_a_1440_px_window(browser, live_server, django_user_model) -> None:
+    # Incident-sized figures: the widest numbers the dashboard shows.
+    tables = [
+        ("property_photos", 17_421_913, 40_112, "uq_property_photos_natural_key"),
+        ("reservation_guests", 6_102_877, 30_551, "uq_reservation_guests_natural_key"),
+        ("task_assignments", 3_315_002, 15_870, "uq_task_assignments_natural_key"),
+        ("task_photos", 5_883_150, 9_412, "uq_task_photos_natural_key"),
+        ("task_requirements", 5_512_009, 20_300, "uq_task_requirements_natural_key"),
+        ("task_supplies", 565, 565, "uq_task_supplies_natural_key"),
+    ]
+    now = timezone.now()
+    for days in (2, 1, 0):
+        DuplicateSnapshot.objects.bulk_create(
+            DuplicateSnapshot(
+                scan_id=f"00000000-0000-0000-0000-00000000000{days}",
+                table_name=table,
+                constraint_name=constraint,
+                rows=rows,
+                distinct_keys=distinct,
+                constraint_present=rows == distinct,
+                constraint_valid=rows == distinct,
+                table_bytes=rows * 1000 + 565_248,
+                method="scan",
+                measured_at=now - timedelta(days=days),
+            )
+            for table, rows, distinct, constraint in tables
+        )
+    django_user_model.objects.create_superuser("wide", "wide@example.com", "pw-wide-1")
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    try:
+        log_in(page, live_server, "wide", "pw-wide-1")
+        page.goto(f"{live_server.url}/admin/dedup/duplicatesnapshot/")
+        page.wait_for_selector("#dedup-tables")
+        shot(page, "dashboard-1440")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 1440
+        # A size never wraps between its number and its unit ("552.0 / kB").
+        wrapped = page.evaluate(
+            """() => [...document.querySelectorAll('#dedup-tables td.num')]
+                .filter(td => { const r = document.createRange(); r.selectNodeContents(td);
+                                const tops = new Set([...r.getClientRects()].map(c => c.top));
+                                return tops.size > 1; })
+                .map(td => td.innerText)"""
+        )
+        assert wrapped == []
+        assert " UTC" in page.inner_text("#dedup-tables")  # times name their zone
+    finally:
+        context.close()

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -104,3 +105,39 @@ def test_snapshots_cover_the_tables_that_exist(data) -> None:
     taken = take_snapshots()
     assert {s.table_name for s in taken} >= {"property_photos", "task_requirements"}
     assert len({s.scan_id for s in taken}) == 1
+
+
+def messages_of(response) -> list[str]:
+    return [str(message) for message in response.context["messages"]]
+
+
+def test_a_viewer_cannot_scan(viewer_client, data) -> None:
+    html = viewer_client.get(URL).content.decode()
+    assert 'id="dedup-scan-now"' not in html and "needs the change permission" in html
+    assert viewer_client.post(URL + "scan/").status_code == 403
+    assert not DuplicateSnapshot.objects.exists()
+
+
+def test_scan_now_says_what_happened(admin_client, data) -> None:
+    # No broker in tests: the scan runs in the request, and says so.
+    response = admin_client.post(URL + "scan/", follow=True)
+    scanned = DuplicateSnapshot.objects.count()
+    assert scanned > 0
+    assert messages_of(response) == [f"Scanned: {scanned} tables (no broker: ran here)."]
+    assert not any("queued" in text for text in messages_of(response))
+
+
+def test_scan_now_is_refused_while_a_scan_runs(admin_client, data) -> None:
+    from dedup.admin import SCAN_LOCK
+
+    other = connection.copy()  # another session: a scan running elsewhere
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [SCAN_LOCK])
+        response = admin_client.post(URL + "scan/", follow=True)
+        assert messages_of(response)[0].startswith("A duplicate scan is already running")
+        assert not DuplicateSnapshot.objects.exists()
+    finally:
+        other.close()  # its lock goes with its session
+    response = admin_client.post(URL + "scan/", follow=True)
+    assert messages_of(response)[0].startswith("Scanned: ")

@@ -1,5 +1,7 @@
 """The data admin: every model browsable and read-only, links, filters, paging, query counts."""
 
+from decimal import Decimal
+
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -351,3 +353,175 @@ def test_a_task_page_works_before_the_supplies_and_costs_tables_exist(
         cur.execute("DROP TABLE task_supplies, task_costs")
     response = admin_client.get(f"/admin/breezeway/task/{task.pk}/change/")
     assert response.status_code == 200
+
+
+# --- issue 11 ------------------------------------------------------------------------------------
+
+
+def test_the_task_list_shows_the_status_the_sync_stores(admin_client, make_mirror_records):
+    tasks = make_mirror_records(3)["tasks"]
+    # As the sync stores them: type_task_status filled, the legacy column NULL ...
+    m.Task.objects.filter(pk=tasks[0].pk).update(
+        task_status=None,
+        task_status_code="in_progress",
+        task_status_name="In progress",
+        task_status_stage="in_progress",
+    )
+    m.Task.objects.filter(pk=tasks[1].pk).update(
+        task_status=None, task_status_code="approved", task_status_name="Approved"
+    )
+    # ... and as the old loader did: a legacy status only ("finished", from the fixture).
+    response = admin_client.get(changelist(m.Task))
+    html = response.content.decode()
+    assert ">In progress</span>" in html and ">Approved</span>" in html
+    spec = next(s for s in response.context["cl"].filter_specs if s.title == "status")
+    assert list(spec.lookup_choices) == [
+        ("approved", "Approved"),
+        ("in_progress", "In progress"),
+        ("finished", "finished (legacy)"),
+    ]
+
+    def task_ids(status: str) -> set[str]:
+        response = admin_client.get(changelist(m.Task), {"status": status})
+        return {task.task_id for task in response.context["cl"].result_list}
+
+    assert task_ids("in_progress") == {"T0"}
+    assert task_ids("finished") == {"T2"}
+
+
+def test_an_inline_says_how_many_children_there_are_and_links_to_them(
+    admin_client, admin_test_region, monkeypatch
+) -> None:
+    from breezeway.admin.base import INLINE_ROWS
+
+    prop = m.Property.objects.create(region=admin_test_region, property_id="many-photos")
+    m.PropertyPhoto.objects.bulk_create(
+        m.PropertyPhoto(
+            property=prop, region=admin_test_region, photo_id=f"p{i}", photo_key=f"p{i}"
+        )
+        for i in range(INLINE_ROWS + 30)
+    )
+    html = admin_client.get(change(prop)).content.decode()
+    assert f"Showing {INLINE_ROWS} of {INLINE_ROWS + 30} property photos." in html
+    url = f"{changelist(m.PropertyPhoto)}?property__id__exact={prop.pk}"
+    assert f'href="{url}"' in html
+    assert admin_client.get(url).context["cl"].result_count == INLINE_ROWS + 30
+    # Counting stops at a bound; past it, the planner's estimate.
+    monkeypatch.setattr("breezeway.admin.base.INLINE_COUNT_CAP", INLINE_ROWS + 10)
+    with CaptureQueriesContext(connection) as queries:
+        html = admin_client.get(change(prop)).content.decode()
+    assert f"Showing {INLINE_ROWS} of about " in html
+    counts = [q["sql"] for q in queries.captured_queries if "COUNT(" in q["sql"].upper()]
+    photo_counts = [sql for sql in counts if "property_photos" in sql]
+    assert photo_counts and all(f"LIMIT {INLINE_ROWS + 10}" in sql for sql in photo_counts)
+    # A parent with fewer children says nothing more, and counts nothing.
+    other = make_property_with_photos(admin_test_region, "few-photos", 3)
+    with CaptureQueriesContext(connection) as queries:
+        html = admin_client.get(change(other)).content.decode()
+    assert "Showing" not in html
+    assert not [
+        q for q in queries.captured_queries if "COUNT(" in q["sql"] and "photos" in q["sql"]
+    ]
+
+
+def make_property_with_photos(region: m.Region, property_id: str, n: int) -> m.Property:
+    prop = m.Property.objects.create(region=region, property_id=property_id)
+    m.PropertyPhoto.objects.bulk_create(
+        m.PropertyPhoto(property=prop, region=region, photo_id=f"x{i}", photo_key=f"x{i}")
+        for i in range(n)
+    )
+    return prop
+
+
+def unsortable_columns() -> list:
+    """(admin, index of a list_display column with an ordering but outside sortable_by)."""
+    cases = []
+    for model, model_admin in admin.site._registry.items():
+        if model_admin.sortable_by is None:
+            continue
+        for index, name in enumerate(model_admin.list_display):
+            if name in model_admin.sortable_by:
+                continue
+            field = next((f for f in model._meta.concrete_fields if f.name == name), None)
+            ordering = getattr(getattr(model_admin, name, None), "admin_order_field", None)
+            if field is not None or ordering:
+                cases.append(pytest.param(model, index, id=f"{model.__name__}-{name}"))
+                break
+    return cases
+
+
+@pytest.mark.parametrize(("model", "index"), unsortable_columns())
+def test_ordering_by_a_column_outside_sortable_by_is_ignored(
+    admin_client, every_record, model, index
+) -> None:
+    default = admin_client.get(changelist(model)).context["cl"].queryset.query.order_by
+    for o in (str(index), f"-{index}", f"0.{index}"):
+        cl = admin_client.get(changelist(model), {"o": o}).context["cl"]
+        name = admin.site._registry[model].list_display[index]
+        assert name not in str(cl.queryset.query.order_by), o
+        if o != f"0.{index}":
+            assert cl.queryset.query.order_by == default, o
+
+
+def test_every_admin_shares_the_base(db) -> None:
+    from breezeway.admin.base import AdminBase
+
+    ours = [
+        a for m_, a in admin.site._registry.items() if m_._meta.app_label in (*OUR_APPS, "dedup")
+    ]
+    assert ours and all(isinstance(model_admin, AdminBase) for model_admin in ours)
+
+
+def test_requirements_supplies_and_report_urls_read_well(
+    admin_client, make_mirror_records, admin_test_region
+) -> None:
+    task = make_mirror_records(1)["tasks"][0]
+    requirement = m.TaskRequirement.objects.get(task=task)
+    requirement.action = ["Clean", "Check"]
+    requirement.save()
+    supply = m.TaskSupply.objects.get(task=task)
+    supply.quantity, supply.markup_rate = Decimal("2"), Decimal("0.1500")
+    supply.save()
+    m.TaskSupply.objects.create(
+        task=task, region=admin_test_region, usage_key="half", quantity=Decimal("2.5")
+    )
+    m.Task.objects.filter(pk=task.pk).update(report_url="https://app.breezeway.io/report/7?x=1")
+    task_page = admin_client.get(change(task)).content.decode()
+    assert "Clean, Check" in task_page and "[&quot;Clean&quot;" not in task_page
+    flat = " ".join(task_page.split())
+    assert '<td class="field-quantity_shown"> <p>2</p>' in flat
+    assert '<td class="field-quantity_shown"> <p>2.5</p>' in flat
+    assert "2.0000" not in task_page and "2.5000" not in task_page
+    assert (
+        '<a href="https://app.breezeway.io/report/7?x=1" rel="noopener noreferrer" '
+        'target="_blank">https://app.breezeway.io/report/7?x=1</a>'
+    ) in task_page
+    for page in (change(requirement), change(supply), changelist(m.TaskSupply)):
+        html = admin_client.get(page).content.decode()
+        assert "2.0000" not in html and "[&quot;Clean&quot;" not in html, page
+    assert "Clean, Check" in admin_client.get(change(requirement)).content.decode()
+    assert "0.15" in admin_client.get(change(supply)).content.decode()
+    # Only http(s) becomes a link.
+    m.Task.objects.filter(pk=task.pk).update(report_url="javascript:alert(1)")
+    html = admin_client.get(change(task)).content.decode()
+    assert 'href="javascript:' not in html and "javascript:alert(1)" in html
+
+
+def test_datetimes_name_their_time_zone_and_view_site_is_gone(
+    admin_client, make_mirror_records, admin_test_region
+) -> None:
+    task = make_mirror_records(1)["tasks"][0]
+    when = timezone.now().replace(second=7, microsecond=0)
+    m.Task.objects.filter(pk=task.pk).update(finished_at=when, last_sync_time=when)
+    SyncRun.objects.create(
+        region=admin_test_region, entity="tasks", started_at=when, status="success"
+    )
+    local = timezone.localtime(when)
+    listed = f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+    html = admin_client.get(changelist(SyncRun)).content.decode()
+    assert listed in html
+    html = admin_client.get(change(task)).content.decode()
+    assert f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}" in html  # finished_at, to the second
+    assert listed in admin_client.get(changelist(m.Property)).content.decode()  # last_sync_time
+    index = admin_client.get(reverse("admin:index")).content.decode()
+    assert "View site" not in index

@@ -13,8 +13,11 @@ from django.utils.html import escape
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from breezeway import models as m
-from breezeway.admin.regions import HOURLY_SYNC_TASK, sync_interval
+from breezeway.admin.regions import entity_intervals, sync_schedule
 from etl.models import ApiToken, RejectedRecord, SyncRun
+from etl.pipeline import ENTITY_ORDER
+
+HOURLY_SYNC_TASK = "Hourly sync: reservations and tasks"  # etl/migrations/0002
 
 REGIONS = reverse("admin:breezeway_region_changelist")
 RUNS = reverse("admin:etl_syncrun_changelist")
@@ -191,35 +194,61 @@ def test_missing_credentials_name_the_variables(
     assert CLIENT_ID not in html
 
 
+def every_entity(region: m.Region, age: timedelta, **ages: timedelta) -> None:
+    """A successful run of each entity `age` ago (or its own age from `ages`)."""
+    for entity in ENTITY_ORDER:
+        run(region, "success", ages.get(entity, age), entity=entity)
+
+
 def test_the_last_successful_sync_and_a_stale_one_are_shown(admin_client, admin_test_region):
     fresh = admin_test_region
     stale = m.Region.objects.create(code="adm-stale", name="Stale", company_id=2)
     never = m.Region.objects.create(code="adm-never", name="Never", company_id=3)
     idle = m.Region.objects.create(code="adm-idle", name="Idle", company_id=4, is_active=False)
-    run(fresh, "success", timedelta(minutes=30), entity="reservations")
+    every_entity(fresh, timedelta(minutes=30))
     run(fresh, "failed", timedelta(minutes=5))  # failures do not count
-    run(stale, "success", timedelta(hours=3))
-    run(stale, "partial", timedelta(minutes=5))
+    every_entity(stale, timedelta(minutes=10), reservations=timedelta(hours=3))
+    run(stale, "partial", timedelta(minutes=5), entity="reservations")
     run(idle, "success", timedelta(days=3))
     html = admin_client.get(REGIONS).content.decode()
-    assert "(reservations)" in region_row(html, fresh.code)
     assert "sync-stale" not in region_row(html, fresh.code)
     assert "sync-stale" in region_row(html, stale.code)
-    assert "(stale)" in region_row(html, stale.code)
+    assert "stale: reservations" in region_row(html, stale.code)
     assert "never synced" in region_row(html, never.code)
     assert "sync-stale" not in region_row(html, idle.code)  # inactive: beat does not sync it
 
 
-def test_the_freshness_interval_comes_from_the_hourly_beat_entry(admin_client, admin_test_region):
-    assert sync_interval() == timedelta(hours=1)
+def test_a_region_whose_tasks_fail_is_not_fresh_because_its_tags_synced(
+    admin_client, admin_test_region
+) -> None:
+    # Issue 11: the last successful sync counted any entity.
+    every_entity(admin_test_region, timedelta(minutes=20), tasks=timedelta(hours=5))
+    run(admin_test_region, "failed", timedelta(minutes=2), entity="tasks")
+    row = region_row(admin_client.get(REGIONS).content.decode(), admin_test_region.code)
+    assert "sync-stale" in row and "stale: tasks" in row
+    lines = {
+        line.split(":")[0].rsplit(">", 1)[-1]: line for line in row.split('class="sync-entity')
+    }
+    oldest = [line for line in row.split('class="sync-entity')[1:] if "sync-oldest" in line]
+    assert len(oldest) == 1 and ">tasks: " in oldest[0] and "(oldest)" in oldest[0]
+    assert all(f">{entity}: " in row for entity in ENTITY_ORDER), lines
+    # Each entity's time links to its successful runs.
+    assert "entity=tasks&amp;status__exact=success" in row
+
+
+def test_the_freshness_interval_comes_from_the_beat_schedule(admin_client, admin_test_region):
+    intervals = entity_intervals(admin_test_region.code, sync_schedule())
+    assert intervals["tasks"] == intervals["reservations"] == timedelta(hours=1)
+    assert intervals["tags"] == timedelta(days=1)  # only the daily full sweep syncs tags
     every_six_hours, _ = CrontabSchedule.objects.get_or_create(
         minute="0", hour="*/6", day_of_week="*", day_of_month="*", month_of_year="*"
     )
     PeriodicTask.objects.update_or_create(
         name=HOURLY_SYNC_TASK, defaults={"task": "etl.sync_all", "crontab": every_six_hours}
     )
-    assert sync_interval() == timedelta(hours=6)
-    run(admin_test_region, "success", timedelta(hours=3))
+    intervals = entity_intervals(admin_test_region.code, sync_schedule())
+    assert intervals["tasks"] == timedelta(hours=6)
+    every_entity(admin_test_region, timedelta(hours=3))
     assert "sync-stale" not in region_row(admin_client.get(REGIONS).content.decode(), "adm-test")
 
 
@@ -268,3 +297,61 @@ def test_a_viewer_cannot_sync_now(viewer_client, admin_test_region, credentials)
     )
     assert response.status_code == 200  # the changelist again: no such action for a viewer
     assert not SyncRun.objects.exists()
+
+
+def test_rejected_records_show_how_often_and_when_they_were_last_seen(
+    admin_client, admin_test_region
+) -> None:
+    sync_run = run(admin_test_region, "success", timedelta(minutes=1))
+    seen = timezone.now() - timedelta(hours=2)
+    record = RejectedRecord.objects.create(
+        run=sync_run,
+        region=admin_test_region,
+        entity="tasks",
+        record_id="T7",
+        reason="no id",
+        payload={"a": 1},
+        payload_digest="d" * 32,
+        times_seen=17,
+        last_seen_at=seen,
+    )
+    local = timezone.localtime(seen)
+    html = admin_client.get(reverse("admin:etl_rejectedrecord_changelist")).content.decode()
+    row = next(row for row in html.split("<tr") if 'field-record_id">T7<' in row)
+    assert '<td class="field-times_seen">17</td>' in row
+    assert f"{local:%Y-%m-%d %H:%M} {local.tzname()}" in row
+    assert "Times seen" in html and "Last seen at" in html
+    page = admin_client.get(reverse("admin:etl_rejectedrecord_change", args=[record.pk]))
+    assert "First seen at" in page.content.decode()
+
+
+# --- region codes: one validator, in the admin and in add_region ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "error"),
+    [
+        ("SIM1", "lower case: &#x27;sim1&#x27;"),  # would read sim1's credentials
+        ("adm_test", "would read the credentials of region &#x27;adm-test&#x27;"),
+        ("bad code!", "is not valid"),
+    ],
+)
+def test_the_admin_validates_a_new_region_code(
+    admin_client, admin_test_region, code, error
+) -> None:
+    response = admin_client.post(
+        reverse("admin:breezeway_region_add"), {"code": code, "name": "New", "company_id": 8}
+    )
+    assert response.status_code == 200  # the form again, with the error
+    assert error in response.content.decode()
+    assert not m.Region.objects.filter(code=code).exists()
+
+
+def test_add_region_uses_the_same_validator(admin_test_region) -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="lower case: 'sim1'"):
+        call_command("add_region", "SIM1", "--name", "x", "--company-id", "1")
+    with pytest.raises(CommandError, match="credentials of region 'adm-test'"):
+        call_command("add_region", "adm.test", "--name", "x", "--company-id", "1")
+    assert not m.Region.objects.exclude(code="adm-test").exists()
