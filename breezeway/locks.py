@@ -11,6 +11,9 @@ import zlib
 
 # A fixed 64-bit key; the value only has to be unique within this database.
 REMEDIATION_LOCK = 0x42_5A_57_59_0001  # "BZWY" + 1
+# Held by a duplicate scan (the admin's "Scan now", the snapshot task), so that two never run
+# at once: each reads every child table.
+SCAN_LOCK = 0x42_5A_57_59_0002
 
 
 def sync_lock_key(region_code: str, entity: str) -> int:

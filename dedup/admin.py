@@ -1,14 +1,11 @@
 """The duplicate statistics dashboard: stored snapshots per table, history, and "scan now"."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
-from django.db import connections
 from django.db.models import F, OuterRef, Subquery, Window
 from django.db.models.functions import RowNumber
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
@@ -20,34 +17,9 @@ from django.utils.safestring import SafeString, mark_safe
 from breezeway.admin.base import AdminBase
 from dedup.figures import human_bytes, totals
 from dedup.models import ArchivedRow, DuplicateSnapshot
-from dedup.snapshots import take_snapshots
+from dedup.snapshots import ScanRunning, scan_lock, take_snapshots
 
 HISTORY = 20  # snapshots per table in the history chart
-# The PostgreSQL advisory lock a duplicate scan holds, so that two never run at once (each
-# reads every child table). "BZWY" + 2; REMEDIATION_LOCK is + 1.
-SCAN_LOCK = 0x42_5A_57_59_0002
-
-
-class ScanRunning(Exception):
-    """Another duplicate scan holds SCAN_LOCK."""
-
-
-@contextmanager
-def scan_lock(using: str = "default") -> Iterator[None]:
-    """Hold SCAN_LOCK (session level, released at the end) or raise ScanRunning at once."""
-    connection = connections[using]
-    if connection.vendor != "postgresql":  # the SQLite demo: one process, nothing to guard
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SCAN_LOCK])
-        if not cursor.fetchone()[0]:
-            raise ScanRunning
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_unlock(%s)", [SCAN_LOCK])
 
 
 def breakable(name: str) -> SafeString:

@@ -1,11 +1,36 @@
 """Duplicate statistics stored as snapshots: taken by a task or `dedup_report --save`."""
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import connections, transaction
 
+from breezeway.locks import SCAN_LOCK
 from dedup.models import DuplicateSnapshot
 from dedup.scan import TableStats, existing_only, report_models, scan_model
+
+
+class ScanRunning(Exception):
+    """Another duplicate scan holds SCAN_LOCK."""
+
+
+@contextmanager
+def scan_lock(using: str = "default") -> Iterator[None]:
+    """Hold SCAN_LOCK (session level, released at the end) or raise ScanRunning at once."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":  # the SQLite demo: one process, nothing to guard
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [SCAN_LOCK])
+        if not cursor.fetchone()[0]:
+            raise ScanRunning
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [SCAN_LOCK])
 
 
 def save_snapshots(stats: list[TableStats], using: str = "default") -> list[DuplicateSnapshot]:

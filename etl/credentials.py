@@ -1,9 +1,10 @@
 """A region's API credentials: read from the environment, never shown in clear."""
 
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+
+from breezeway.models.regions import credentials_name
 
 
 class CredentialsMissing(LookupError):
@@ -16,7 +17,7 @@ def credential_variables(region_code: str) -> tuple[str, str]:
     CODE is the region code upper-cased, with every character other than a letter or a digit
     replaced by '_' (region "us-east.1" reads BREEZEWAY_US_EAST_1_CLIENT_ID).
     """
-    code = re.sub(r"[^A-Z0-9]", "_", region_code.upper())
+    code = credentials_name(region_code)
     return f"BREEZEWAY_{code}_CLIENT_ID", f"BREEZEWAY_{code}_CLIENT_SECRET"
 
 

@@ -41,7 +41,8 @@ class SyncRun(models.Model):
         indexes = [models.Index(fields=["region", "entity", "-started_at"], name="etl_runs_latest")]
 
     def __str__(self) -> str:
-        return f"{self.entity} sync of {self.region_id} at {self.started_at:%Y-%m-%d %H:%M}"
+        started = timezone.localtime(self.started_at)
+        return f"{self.entity} sync of {self.region_id} at {started:%Y-%m-%d %H:%M %Z}"
 
     @property
     def rows_written(self) -> int:

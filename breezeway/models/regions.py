@@ -12,7 +12,7 @@ REGION_CODE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
 
 def credentials_name(code: str) -> str:
     """The CODE part of a region's credential variables (BREEZEWAY_<CODE>_CLIENT_ID): upper
-    case, every character but a letter or digit replaced by '_' (etl.credentials' rule)."""
+    case, every character but a letter or digit replaced by '_' (what etl.credentials reads)."""
     return re.sub(r"[^A-Z0-9]", "_", code.upper())
 
 

@@ -128,7 +128,7 @@ def test_scan_now_says_what_happened(admin_client, data) -> None:
 
 
 def test_scan_now_is_refused_while_a_scan_runs(admin_client, data) -> None:
-    from dedup.admin import SCAN_LOCK
+    from breezeway.locks import SCAN_LOCK
 
     other = connection.copy()  # another session: a scan running elsewhere
     try:
@@ -141,3 +141,19 @@ def test_scan_now_is_refused_while_a_scan_runs(admin_client, data) -> None:
         other.close()  # its lock goes with its session
     response = admin_client.post(URL + "scan/", follow=True)
     assert messages_of(response)[0].startswith("Scanned: ")
+
+
+def test_the_snapshot_task_skips_while_a_scan_runs(data) -> None:
+    from breezeway.locks import SCAN_LOCK
+    from dedup.tasks import take_snapshot
+
+    other = connection.copy()  # a scan running elsewhere (the admin's, another worker's)
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", [SCAN_LOCK])
+        assert take_snapshot.apply().get() == 0
+        assert not DuplicateSnapshot.objects.exists()
+    finally:
+        other.close()
+    assert take_snapshot.apply().get() > 0
+    assert DuplicateSnapshot.objects.exists()
