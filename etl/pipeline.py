@@ -42,6 +42,8 @@ AUTH_FAILED = "authentication failed"
 # In a full sweep's details when what it read was not fully synced by the same region run:
 # such a sweep does not count as the day's (full_sweep_due).
 SWEEP_INCOMPLETE = "sweep_incomplete"
+# Seconds a sync keeps trying to record its run after a database failure (a restart).
+OUTAGE_PATIENCE = 30.0
 
 
 @dataclass
@@ -182,23 +184,33 @@ def sync_entity(
         error = describe_database_error(exc)
         log.error("%s sync of %s failed: %s", entity, region.code, error)
         run.details = {**(run.details or {}), "retryable": True}
-        record_despite_outage(run, error)
-        raise DatabaseLost(error, [run] if run.pk else [], [entity]) from exc
+        recorded = record_despite_outage(run, error)
+        unrecorded = {} if recorded or run.pk is None else {run.pk: error}
+        raise DatabaseLost(error, [run] if run.pk else [], [entity], unrecorded) from exc
 
 
-def record_despite_outage(run: SyncRun, error: str) -> None:
-    """Record a run failed after a database failure: on a new connection (the old one is
-    broken), and only log when the database still does not answer."""
-    try:
-        connection.close()
-    except DatabaseError:
-        pass
+def record_despite_outage(run: SyncRun, error: str) -> bool:
+    """Record a run failed after a database failure, on a new connection (the old one is
+    broken), trying for up to OUTAGE_PATIENCE seconds while the database restarts; False when
+    it still does not answer (the caller hands the run on, see DatabaseLost.unrecorded)."""
     if run.pk is None:
-        return
-    try:
-        finish_run(run, status=SyncRun.Status.FAILED, error=error)
-    except DATABASE_ERRORS as again:
-        log.error("could not record run %s as failed: %s", run.pk, describe_database_error(again))
+        return True
+    delay, deadline = 0.5, time.monotonic() + OUTAGE_PATIENCE
+    while True:
+        try:
+            connection.close()
+        except DatabaseError:
+            pass
+        try:
+            finish_run(run, status=SyncRun.Status.FAILED, error=error)
+            return True
+        except DATABASE_ERRORS as again:
+            if time.monotonic() + delay > deadline:
+                problem = describe_database_error(again)
+                log.error("could not record run %s as failed: %s", run.pk, problem)
+                return False
+        time.sleep(delay)
+        delay = min(delay * 2, 8.0)
 
 
 def load_entity(
@@ -317,7 +329,9 @@ def sync_region(
                 try:
                     run = sync_entity(region, name, client, options, incomplete)
                 except DatabaseLost as exc:
-                    raise DatabaseLost(str(exc), runs + exc.runs, names[index:]) from exc
+                    raise DatabaseLost(
+                        str(exc), runs + exc.runs, names[index:], exc.unrecorded
+                    ) from exc
                 runs.append(run)
                 if run.status == SyncRun.Status.FAILED and run.error.startswith(AUTH_FAILED):
                     # The auth endpoint allows one call a minute: do not try again per entity.

@@ -41,12 +41,34 @@ LOCK_GAVE_UP = ("55P03", "40P01")  # lock_timeout reached; deadlock detected
 
 
 class DatabaseLost(Exception):
-    """The database failed under a sync: the runs so far, and the entities not (fully) run."""
+    """The database failed under a sync: the runs so far, the entities not (fully) run, and
+    the runs that could not be recorded failed yet (id -> error), for the retry to record."""
 
-    def __init__(self, message: str, runs: list[SyncRun], pending: list[str]) -> None:
+    def __init__(
+        self,
+        message: str,
+        runs: list[SyncRun],
+        pending: list[str],
+        unrecorded: dict[int, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.runs = runs
         self.pending = pending
+        self.unrecorded = unrecorded or {}
+
+
+def record_unrecorded(unrecorded: dict[Any, str] | None) -> int:
+    """Record failed the runs a database outage left `running` (their ids as JSON keys), with
+    the outage as their error, before anything could mark them lost; returns how many."""
+    done = 0
+    for run_id, error in (unrecorded or {}).items():
+        done += SyncRun.objects.filter(pk=int(run_id), status=SyncRun.Status.RUNNING).update(
+            status=SyncRun.Status.FAILED,
+            error=error,
+            details={"retryable": True},
+            finished_at=timezone.now(),
+        )
+    return done
 
 
 def describe_database_error(exc: BaseException) -> str:

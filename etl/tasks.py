@@ -14,7 +14,13 @@ from etl.credentials import has_credentials
 from etl.models import SyncRun
 from etl.pipeline import SyncOptions, ordered
 from etl.pipeline import sync_region as run_region
-from etl.runs import DatabaseLost, sweep_lost_runs
+from etl.runs import (
+    DATABASE_ERRORS,
+    DatabaseLost,
+    describe_database_error,
+    record_unrecorded,
+    sweep_lost_runs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +43,14 @@ def run_and_retry(
     entities: list[str],
     full_sweep: bool | None,
     retry_args: Callable[[list[str]], tuple],
+    unrecorded: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     close_stale_connections(task)
     lost: DatabaseLost | None = None
     try:
+        # Runs the previous attempt could not record during an outage: recorded before any
+        # lock is taken, or the next run of the pair would call them "lost".
+        record_unrecorded(unrecorded)
         runs = run_region(region, entities, SyncOptions(full_sweep=full_sweep))
     except SoftTimeLimitExceeded:
         log.error("sync of %s %s stopped at its soft time limit", region, entities or "all")
@@ -49,6 +59,10 @@ def run_and_retry(
         # The database went away: like the network, worth another try; what was committed
         # stays committed, and what was not reached is tried again with what failed.
         lost, runs = exc, exc.runs
+    except DATABASE_ERRORS as exc:  # still down before the sync began
+        log.error("sync of %s %s: %s", region, entities, describe_database_error(exc))
+        lost = DatabaseLost(describe_database_error(exc), [], entities, dict(unrecorded or {}))
+        runs = []
     # A run that failed for a transient reason (the API, the network, the database) is tried
     # again later (SYNC_TASK_RETRY_DELAYS); bad data never is: it is in RejectedRecord.
     retryable = [r.entity for r in runs if (r.details or {}).get("retryable")]
@@ -58,27 +72,51 @@ def run_and_retry(
         delay = delays[task.request.retries]
         log.warning("sync of %s %s failed transiently; retrying in %ss", region, retryable, delay)
         # Only what failed runs again; what succeeded stays done.
-        raise task.retry(args=retry_args(retryable), countdown=delay)
+        unrecorded = {str(k): v for k, v in lost.unrecorded.items()} if lost else {}
+        raise task.retry(
+            args=retry_args(retryable), kwargs={"unrecorded": unrecorded}, countdown=delay
+        )
     if lost is not None:
         raise lost
     return summary(runs)
 
 
 @shared_task(bind=True, name="etl.sync_entity")
-def sync_entity(self: Any, region: str, entity: str, full_sweep: bool | None = None) -> list:
+def sync_entity(
+    self: Any,
+    region: str,
+    entity: str,
+    full_sweep: bool | None = None,
+    unrecorded: dict[str, str] | None = None,
+) -> list:
     """Sync one entity of one region (skipped if another run of the pair holds its lock)."""
     return run_and_retry(
-        self, region, ordered([entity]), full_sweep, lambda failed: (region, entity, full_sweep)
+        self,
+        region,
+        ordered([entity]),
+        full_sweep,
+        lambda failed: (region, entity, full_sweep),
+        unrecorded,
     )
 
 
 @shared_task(bind=True, name="etl.sync_region")
 def sync_region(
-    self: Any, region: str, entities: list[str] | None = None, full_sweep: bool | None = None
+    self: Any,
+    region: str,
+    entities: list[str] | None = None,
+    full_sweep: bool | None = None,
+    unrecorded: dict[str, str] | None = None,
 ) -> list:
-    """Sync a region's entities in dependency order (all of them by default)."""
+    """Sync a region's entities in dependency order (all of them by default). `unrecorded`:
+    runs an earlier attempt could not record during a database outage (set by its retry)."""
     return run_and_retry(
-        self, region, ordered(entities), full_sweep, lambda failed: (region, failed, full_sweep)
+        self,
+        region,
+        ordered(entities),
+        full_sweep,
+        lambda failed: (region, failed, full_sweep),
+        unrecorded,
     )
 
 
