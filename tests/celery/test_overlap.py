@@ -7,10 +7,6 @@
   failed ("database unavailable", retryable) and Celery retries what did not finish.
 """
 
-import time
-
-import psycopg
-import psycopg.sql
 import pytest
 from django.db import connection
 
@@ -21,6 +17,7 @@ from etl.pipeline import ENTITY_ORDER
 from etl.runs import DATABASE_LOST, WORKER_LOST
 from tests.celery.conftest import wait_until
 from tests.support.mirror import mirror_differences
+from tests.support.outage import restart_database
 
 COPIES = 3
 
@@ -36,34 +33,6 @@ def runs(region: str | None = None, entity: str | None = None):
 
 def finished(region: str | None = None, entity: str | None = None):
     return runs(region, entity).exclude(status=SyncRun.Status.RUNNING)
-
-
-def restart_database(down: float = 0.0) -> int:
-    """What a restart of PostgreSQL does to the test database: every session ends, and for
-    `down` seconds no new one is accepted. Returns how many sessions were ended. (On a
-    connection to another database: the server is shared, only the test database goes.)"""
-    db = connection.settings_dict
-    name = psycopg.sql.Identifier(db["NAME"])
-    with psycopg.connect(
-        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres", autocommit=True
-    ) as admin:
-        try:
-            if down:
-                admin.execute(
-                    psycopg.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS false").format(name)
-                )
-            ended = admin.execute(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE datname = %s AND pid <> pg_backend_pid()",
-                [db["NAME"]],
-            ).fetchone()[0]
-            time.sleep(down)
-        finally:
-            if down:
-                admin.execute(
-                    psycopg.sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS true").format(name)
-                )
-        return ended
 
 
 def overlapping_pairs(region: str) -> list[tuple[str, str]]:

@@ -19,6 +19,7 @@ from etl.pipeline import SyncOptions, full_sweep_due, make_client, sync_entity, 
 from etl.runs import WORKER_LOST, DatabaseLost
 from tests.etl.test_sync import SYNCED_TABLES, rows_written_by_server
 from tests.support.mirror import mirror_differences
+from tests.support.outage import restart_database
 
 
 def in_thread(target, *args) -> tuple[threading.Thread, dict]:
@@ -177,17 +178,6 @@ def test_a_full_sweep_after_a_skipped_dependency_is_not_the_days(sim, regions, r
 # --- a database outage ------------------------------------------------------------------------
 
 
-def terminate_other_backends() -> int:
-    db = connection.settings_dict
-    with psycopg.connect(
-        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"], autocommit=True
-    ) as admin:
-        return admin.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()[0]
-
-
 def test_a_database_outage_fails_the_run_truthfully_and_keeps_what_was_committed(
     sim, regions, run_sync, settings
 ) -> None:
@@ -199,7 +189,7 @@ def test_a_database_outage_fails_the_run_truthfully_and_keeps_what_was_committed
     thread, out = in_thread(sync_region, code, ["properties", "reservations"], in_process(sim))
     wait_for(lambda: m.Property.objects.count() >= 8)
     connection.close()  # ours goes too; the next query reconnects
-    assert terminate_other_backends() >= 2  # the sync's connection and its lock holder
+    assert restart_database() >= 2  # the sync's connection and its lock holder
     thread.join()
     lost = out["error"]
     assert isinstance(lost, DatabaseLost), out
@@ -228,7 +218,7 @@ def test_the_sync_command_reports_a_database_outage_in_one_line(
         thread, out = in_thread(call_command, "sync", "--entity", "properties")
         wait_for(lambda: m.Property.objects.count() >= 8)
         connection.close()
-        terminate_other_backends()
+        restart_database()
         thread.join()
     finally:
         handle.close()
