@@ -51,7 +51,7 @@ from scratch import create_database, drop, url_for  # bench/scratch.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-LEGACY_SCHEMA_SQL = ROOT.parent / "shared" / "reference" / "legacy-schema.sql"
+LEGACY_SCHEMA_SQL = ROOT / "reference" / "legacy-schema.sql"
 
 # The nearly empty database: task_requirements keeps ~133 rows after remediation at 0.005,
 # enough for a full changelist page (ReadOnlyAdmin.list_per_page = 100).

@@ -56,7 +56,7 @@ sys.path.insert(0, str(ROOT))
 
 from dedup.generator import SEED_FIGURES  # noqa: E402 (needs ROOT on the path)
 
-LEGACY_SCHEMA_SQL = ROOT.parent / "shared" / "reference" / "legacy-schema.sql"
+LEGACY_SCHEMA_SQL = ROOT / "reference" / "legacy-schema.sql"
 
 # The seed's natural keys (Part 3), exactly as its script would have used them.
 SEED_KEYS = {

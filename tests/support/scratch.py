@@ -16,7 +16,7 @@ import psycopg
 from psycopg import sql
 
 ROOT = Path(__file__).resolve().parents[2]
-LEGACY_SCHEMA_SQL = ROOT.parent / "shared" / "reference" / "legacy-schema.sql"
+LEGACY_SCHEMA_SQL = ROOT / "reference" / "legacy-schema.sql"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/breezeway"
 
 
