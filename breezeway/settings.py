@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "breezeway.apps.BreezewayConfig",
     "dedup.apps.DedupConfig",
     "etl.apps.EtlConfig",
+    "ops.apps.OpsConfig",
     "django_celery_beat",
 ]
 

@@ -1,0 +1,1 @@
+"""Operations: alerts, metrics and health checks over the sync and the duplicate statistics."""

@@ -1,0 +1,9 @@
+"""The ops app: what operators are told (alerts) and can scrape (metrics)."""
+
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    name = "ops"
+    verbose_name = "Operations"
+    default_auto_field = "django.db.models.BigAutoField"
