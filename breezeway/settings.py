@@ -198,6 +198,78 @@ for _name in (
 if SYNC_HTTP_TIMEOUT <= 0:
     raise ImproperlyConfigured("SYNC_HTTP_TIMEOUT must be a positive number of seconds.")
 
+# --- Alerts -----------------------------------------------------------------------------------
+# Alerts (ops.alerts) go by e-mail to ADMINS and, if set, as a JSON POST to a chat webhook.
+
+
+def admins_from_env(name: str) -> list[tuple[str, str]]:
+    """ADMINS from "Jane Doe <jane@example.com>, ops@example.com" (names may be quoted)."""
+    from email.utils import getaddresses
+
+    raw = env.str(name, default="").strip()
+    admins = [(n.strip(), a.strip()) for n, a in getaddresses([raw]) if n.strip() or a.strip()]
+    # getaddresses splits an unquoted "Doe, Jane <j@x>" into two entries, one without an address.
+    bad = [n or a for n, a in admins if not re.fullmatch(r"[^@\s<>,]+@[^@\s<>,]+", a)]
+    if bad:
+        raise ImproperlyConfigured(
+            f"{name}: {', '.join(bad)!s} is not an e-mail address; write Name <a@b.c>, "
+            'separated by commas (quote a name holding a comma: "Doe, Jane" <j@x.c>).'
+        )
+    return admins
+
+
+ADMINS = admins_from_env("ADMINS")
+# How mail leaves: consolemail:// (stdout), smtp://user:password@host:25,
+# smtp+tls://...:587 (STARTTLS) or smtp+ssl://...:465, as django-environ reads it.
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+globals().update(
+    {k: v for k, v in _email.items() if k.startswith("EMAIL_") and v not in (None, "")}
+)
+SERVER_EMAIL = env.str("SERVER_EMAIL", default="breezeway@localhost")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=SERVER_EMAIL)
+# A space is added after it (a trailing space in a .env file does not survive editors).
+EMAIL_SUBJECT_PREFIX = env.str("EMAIL_SUBJECT_PREFIX", default="[Breezeway]").strip()
+EMAIL_SUBJECT_PREFIX += " " if EMAIL_SUBJECT_PREFIX else ""
+EMAIL_TIMEOUT = env_float("EMAIL_TIMEOUT", 10.0)  # an unreachable SMTP must not hang the check
+# A chat webhook (Slack, Mattermost, Teams...) that receives {"text": ..., "alerts": [...]}.
+ALERT_WEBHOOK_URL = env.str("ALERT_WEBHOOK_URL", default="").strip()
+if ALERT_WEBHOOK_URL and not re.fullmatch(r"https?://\S+", ALERT_WEBHOOK_URL):
+    # Not echoed: such URLs usually carry their secret token.
+    raise ImproperlyConfigured("ALERT_WEBHOOK_URL is not an http(s) URL.")
+ALERT_WEBHOOK_TIMEOUT = env_float("ALERT_WEBHOOK_TIMEOUT", 10.0)
+# Hours without a successful sync before an entity of a region is called stale: per entity
+# (hourly ones: an hour plus two missed runs; daily ones: a day plus two hours), "default"
+# for the rest; a single number applies to every entity.
+_max_age = env.str("ALERT_SYNC_MAX_AGE_HOURS", default="reservations=3,tasks=3,default=26")
+try:
+    if "=" in _max_age:
+        ALERT_SYNC_MAX_AGE_HOURS = {
+            k.strip(): float(v) for k, v in (p.split("=", 1) for p in _max_age.split(",") if p)
+        }
+    else:
+        ALERT_SYNC_MAX_AGE_HOURS = {"default": float(_max_age)}
+    if "default" not in ALERT_SYNC_MAX_AGE_HOURS:
+        ALERT_SYNC_MAX_AGE_HOURS["default"] = 26.0
+    if not all(0 < v < math.inf for v in ALERT_SYNC_MAX_AGE_HOURS.values()):
+        raise ValueError
+except ValueError:
+    raise ImproperlyConfigured(
+        f"ALERT_SYNC_MAX_AGE_HOURS={_max_age!r}: give hours, e.g. 26 or tasks=3,default=26."
+    ) from None
+# The same (region, entity) failing this many runs in a row opens an alert (skipped runs do
+# not count); a partial run counts as a failure unless ALERT_PARTIAL_IS_FAILURE is false.
+ALERT_FAILURES_IN_A_ROW = env_int("ALERT_FAILURES_IN_A_ROW", 3, minimum=1)
+ALERT_PARTIAL_IS_FAILURE = env.bool("ALERT_PARTIAL_IS_FAILURE", default=True)
+# More records rejected than this in the latest run of a (region, entity) opens an alert.
+ALERT_REJECTED_PER_RUN = env_int("ALERT_REJECTED_PER_RUN", 100)
+# A table whose distinct natural keys fell by more than this fraction between two snapshots.
+ALERT_ROW_DROP_FRACTION = env_float("ALERT_ROW_DROP_FRACTION", 0.5)
+if not 0 < ALERT_ROW_DROP_FRACTION <= 1:
+    raise ImproperlyConfigured("ALERT_ROW_DROP_FRACTION must be above 0 and at most 1.")
+for _name in ("EMAIL_TIMEOUT", "ALERT_WEBHOOK_TIMEOUT"):
+    if globals()[_name] <= 0:
+        raise ImproperlyConfigured(f"{_name} must be a positive number of seconds.")
+
 # --- Celery -----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 # Without a broker, tasks run in-process so the demo needs no services.
