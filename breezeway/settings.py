@@ -336,17 +336,43 @@ STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+# plain: text lines; json: one JSON object per line (for a log pipeline). Both redact URL
+# passwords and bearer tokens; json adds the region, entity and run id a line is about.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "breezeway.logcontext.LogContextFilter"}},
+    "formatters": {
+        "plain": {
+            "class": "ops.logging.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
+        "json": {"class": "ops.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
+    # Root too: the lines of libraries (and of Celery's worker and beat) share the format.
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "breezeway": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "dedup": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "etl": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+        **{
+            name: {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False}
+            # celery.task does not propagate (Celery sets it so) and needs its own handler.
+            for name in ("breezeway", "dedup", "etl", "ops", "celery", "celery.task")
+        },
+        # One INFO line per API request (thousands per sync) would drown everything else.
+        "httpx": {"level": "WARNING"},
     },
 }
+# Celery's worker and beat keep the handlers above instead of installing their own text ones.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # The legacy schema's index names (idx_property_photos_property_pk, ...) are longer than the
 # 30 characters Django allows for portability; PostgreSQL takes 63 and we must keep them.

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
+from breezeway.logcontext import log_context
 from breezeway.models import Property, Region, Task
 from etl.client import ApiError, AuthFailed, BreezewayClient, ClientSettings, RetriesExhausted
 from etl.credentials import credentials_for
@@ -168,25 +169,29 @@ def sync_entity(
     is recorded as failed (when the database answers again).
     """
     options = options or SyncOptions()
-    spec = ENTITIES[LOCK_ENTITY.get(entity, entity)]
-    run = SyncRun(region=region, entity=entity, started_at=timezone.now())
-    try:
-        with sync_locks(region.code, spec.name, spec.reads, settings.SYNC_LOCK_WAIT) as refusal:
-            run.started_at = timezone.now()
-            if refusal:
-                log.info("%s sync of %s skipped: %s", entity, region.code, refusal)
-                return finish_run(run, status=SyncRun.Status.SKIPPED, error=refusal)
-            # Holding the run lock, no other run of this pair is alive: any `running` died.
-            mark_lost(SyncRun.objects.filter(region=region, entity__in=sharing_lock(entity)))
-            run.save()
-            return load_entity(run, spec, client, options, set(incomplete) & set(spec.reads))
-    except DATABASE_ERRORS as exc:
-        error = describe_database_error(exc)
-        log.error("%s sync of %s failed: %s", entity, region.code, error)
-        run.details = {**(run.details or {}), "retryable": True}
-        recorded = record_despite_outage(run, error)
-        unrecorded = {} if recorded or run.pk is None else {run.pk: error}
-        raise DatabaseLost(error, [run] if run.pk else [], [entity], unrecorded) from exc
+    with log_context(region=region.code, entity=entity):
+        spec = ENTITIES[LOCK_ENTITY.get(entity, entity)]
+        run = SyncRun(region=region, entity=entity, started_at=timezone.now())
+        try:
+            with sync_locks(region.code, spec.name, spec.reads, settings.SYNC_LOCK_WAIT) as refusal:
+                run.started_at = timezone.now()
+                if refusal:
+                    log.info("%s sync of %s skipped: %s", entity, region.code, refusal)
+                    return finish_run(run, status=SyncRun.Status.SKIPPED, error=refusal)
+                # Holding the run lock, no other run of this pair is alive: any `running` died.
+                mark_lost(SyncRun.objects.filter(region=region, entity__in=sharing_lock(entity)))
+                run.save()
+                with log_context(run_id=run.pk):
+                    return load_entity(
+                        run, spec, client, options, set(incomplete) & set(spec.reads)
+                    )
+        except DATABASE_ERRORS as exc:
+            error = describe_database_error(exc)
+            log.error("%s sync of %s failed: %s", entity, region.code, error)
+            run.details = {**(run.details or {}), "retryable": True}
+            recorded = record_despite_outage(run, error)
+            unrecorded = {} if recorded or run.pk is None else {run.pk: error}
+            raise DatabaseLost(error, [run] if run.pk else [], [entity], unrecorded) from exc
 
 
 def record_despite_outage(run: SyncRun, error: str) -> bool:
@@ -321,28 +326,29 @@ def sync_region(
     options = options or SyncOptions()
     names = ordered(entities)
     runs: list[SyncRun] = []
-    try:
-        region = Region.objects.get(code=region_code)
-        with make_client(region, options.transport) as client:
-            for index, name in enumerate(names):
-                incomplete = [r.entity for r in runs if r.status != SyncRun.Status.SUCCESS]
-                try:
-                    run = sync_entity(region, name, client, options, incomplete)
-                except DatabaseLost as exc:
-                    raise DatabaseLost(
-                        str(exc), runs + exc.runs, names[index:], exc.unrecorded
-                    ) from exc
-                runs.append(run)
-                if run.status == SyncRun.Status.FAILED and run.error.startswith(AUTH_FAILED):
-                    # The auth endpoint allows one call a minute: do not try again per entity.
-                    for rest in names[index + 1 :]:
-                        skipped = SyncRun.objects.create(
-                            region=region, entity=rest, started_at=timezone.now()
-                        )
-                        runs.append(finish_run(skipped, SyncRun.Status.FAILED, run.error))
-                    break
-    except DATABASE_ERRORS as exc:
-        error = describe_database_error(exc)
-        log.error("sync of %s stopped: %s", region_code, error)
-        raise DatabaseLost(error, runs, names[len(runs) :]) from exc
-    return runs
+    with log_context(region=region_code):
+        try:
+            region = Region.objects.get(code=region_code)
+            with make_client(region, options.transport) as client:
+                for index, name in enumerate(names):
+                    incomplete = [r.entity for r in runs if r.status != SyncRun.Status.SUCCESS]
+                    try:
+                        run = sync_entity(region, name, client, options, incomplete)
+                    except DatabaseLost as exc:
+                        raise DatabaseLost(
+                            str(exc), runs + exc.runs, names[index:], exc.unrecorded
+                        ) from exc
+                    runs.append(run)
+                    if run.status == SyncRun.Status.FAILED and run.error.startswith(AUTH_FAILED):
+                        # The auth endpoint allows one call a minute: do not try again per entity.
+                        for rest in names[index + 1 :]:
+                            skipped = SyncRun.objects.create(
+                                region=region, entity=rest, started_at=timezone.now()
+                            )
+                            runs.append(finish_run(skipped, SyncRun.Status.FAILED, run.error))
+                        break
+        except DATABASE_ERRORS as exc:
+            error = describe_database_error(exc)
+            log.error("sync of %s stopped: %s", region_code, error)
+            raise DatabaseLost(error, runs, names[len(runs) :]) from exc
+        return runs

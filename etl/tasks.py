@@ -9,6 +9,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from breezeway.celery import close_stale_connections
+from breezeway.logcontext import log_context
 from breezeway.models import Region
 from etl.credentials import has_credentials
 from etl.models import SyncRun
@@ -90,14 +91,15 @@ def sync_entity(
     unrecorded: dict[str, str] | None = None,
 ) -> list:
     """Sync one entity of one region (skipped if another run of the pair holds its lock)."""
-    return run_and_retry(
-        self,
-        region,
-        ordered([entity]),
-        full_sweep,
-        lambda failed: (region, entity, full_sweep),
-        unrecorded,
-    )
+    with log_context(region=region, entity=entity):
+        return run_and_retry(
+            self,
+            region,
+            ordered([entity]),
+            full_sweep,
+            lambda failed: (region, entity, full_sweep),
+            unrecorded,
+        )
 
 
 @shared_task(bind=True, name="etl.sync_region")
@@ -110,14 +112,15 @@ def sync_region(
 ) -> list:
     """Sync a region's entities in dependency order (all of them by default). `unrecorded`:
     runs an earlier attempt could not record during a database outage (set by its retry)."""
-    return run_and_retry(
-        self,
-        region,
-        ordered(entities),
-        full_sweep,
-        lambda failed: (region, failed, full_sweep),
-        unrecorded,
-    )
+    with log_context(region=region):
+        return run_and_retry(
+            self,
+            region,
+            ordered(entities),
+            full_sweep,
+            lambda failed: (region, failed, full_sweep),
+            unrecorded,
+        )
 
 
 @shared_task(name="etl.sync_all")
