@@ -13,12 +13,14 @@ SHOWN = 20
 
 @register.simple_tag(takes_context=True)
 def open_alerts(context: Context) -> dict:
-    """{"alerts": the first SHOWN open alerts, "count": how many are open} (empty for non-staff)."""
+    """{"alerts": the first SHOWN open alerts, "count": how many are open, "can_view": may
+    open the alert list} (empty for anyone but active staff)."""
     request = context.get("request")
     user = getattr(request, "user", None)
     if user is None or not (user.is_active and user.is_staff):
-        return {"alerts": [], "count": 0}
+        return {"alerts": [], "count": 0, "can_view": False}
     alerts = Alert.objects.filter(cleared_at__isnull=True).order_by("-opened_at", "-id")
     shown = list(alerts[: SHOWN + 1])
     count = len(shown) if len(shown) <= SHOWN else alerts.count()
-    return {"alerts": shown[:SHOWN], "count": count}
+    can_view = user.has_perm("ops.view_alert")
+    return {"alerts": shown[:SHOWN], "count": count, "can_view": can_view}

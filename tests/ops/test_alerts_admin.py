@@ -1,6 +1,7 @@
 """Alerts in the admin: the open ones above the apps on the index, a read-only changelist."""
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
@@ -56,3 +57,31 @@ def test_the_beat_schedule_checks_alerts_every_five_minutes() -> None:
     assert (entry.crontab.minute, entry.crontab.hour) == ("*/5", "*")
     app.loader.import_default_modules()  # autodiscovery, as a worker does it
     assert "ops.check_alerts" in app.tasks
+
+
+def test_a_viewer_sees_the_alerts_but_cannot_change_them(client, db) -> None:
+    viewer = User.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.groups.add(Group.objects.get(name="viewer"))
+    client.force_login(viewer)
+    alert("duplicates:task_tags", "task_tags: 20 duplicate rows")
+    html = client.get("/admin/").content.decode()
+    assert "task_tags: 20 duplicate rows" in html and "all open alerts" in html
+    assert client.get("/admin/ops/alert/").status_code == 200
+    assert viewer.has_perm("ops.view_alert") and not viewer.has_perm("ops.change_alert")
+
+
+def test_staff_without_the_view_permission_see_the_banner_without_a_dead_link(client, db) -> None:
+    staff = User.objects.create_user("staff", password="x", is_staff=True)
+    client.force_login(staff)
+    alert("duplicates:task_tags", "task_tags: 20 duplicate rows")
+    html = client.get("/admin/").content.decode()
+    assert "task_tags: 20 duplicate rows" in html and "all open alerts" not in html
+
+
+def test_the_admin_index_with_many_open_alerts_costs_few_queries(
+    admin_client, db, django_assert_max_num_queries
+) -> None:
+    for i in range(30):
+        alert(f"duplicates:t{i}", f"t{i}: 1 duplicate rows")
+    with django_assert_max_num_queries(12):
+        admin_client.get("/admin/")
