@@ -2,6 +2,7 @@
 
 import math
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -43,6 +44,19 @@ def env_int(name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+def env_flag(name: str, default: bool) -> bool:
+    """A true/false setting; anything else names the variable (django-environ's env.bool()
+    reads a typo such as "ture" as false, which would quietly turn a protection off)."""
+    raw = env.str(name, default="").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name}={raw!r}: use true or false.")
+
+
 def env_url(name: str, default: str) -> str:
     """An http(s) URL setting, without a trailing slash."""
     value = env.str(name, default=default).strip().rstrip("/")
@@ -75,8 +89,43 @@ if not SECRET_KEY:
             "or set DEBUG=true for local development only."
         )
     SECRET_KEY = "insecure-development-key-do-not-use-in-production"
+elif not DEBUG and (SECRET_KEY == "change-me" or SECRET_KEY.startswith("django-insecure-")):
+    # A key copied from an example or a startproject template is public; the WSGI entry point
+    # (breezeway/wsgi.py) also refuses any key Django's deploy check calls weak.
+    raise ImproperlyConfigured(
+        "SECRET_KEY is a placeholder or a generated development key; generate one with: "
+        'python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1"] if DEBUG else [])
+
+# --- HTTPS, cookies, the proxy in front -------------------------------------------------------
+# Secure by default when DEBUG is off (manage.py check --deploy finds nothing to warn about);
+# each can be changed by the variable of the same name, e.g. SECURE_SSL_REDIRECT=false behind
+# a proxy that redirects to https itself.
+SECURE_SSL_REDIRECT = env_flag("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers and probes call /healthz over plain http inside the network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_flag("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_flag("SECURE_HSTS_PRELOAD", not DEBUG)
+SESSION_COOKIE_SECURE = env_flag("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_flag("CSRF_COOKIE_SECURE", not DEBUG)
+# Behind a proxy that terminates TLS: the header it sets and the value meaning https, e.g.
+# HTTP_X_FORWARDED_PROTO,https. Set it only when the proxy always sets (or strips) that header,
+# or a client could claim https; without it, SECURE_SSL_REDIRECT would redirect forever.
+_proxy_header = env.list("SECURE_PROXY_SSL_HEADER", default=[])
+if _proxy_header and (len(_proxy_header) != 2 or not _proxy_header[0].startswith("HTTP_")):
+    raise ImproperlyConfigured(
+        f"SECURE_PROXY_SSL_HEADER={','.join(_proxy_header)!r}: give the header as Django sees "
+        "it and the value meaning https, e.g. HTTP_X_FORWARDED_PROTO,https."
+    )
+SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) if _proxy_header else None
+# Origins (scheme://host[:port]) allowed to POST, e.g. https://mirror.example.com when the
+# proxy's public name is not in ALLOWED_HOSTS as the browser sees it.
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# Error pages (DEBUG) and error reports hide credential URLs as well as secret-named settings.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "breezeway.security.SecretsExceptionReporterFilter"
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -91,16 +140,21 @@ INSTALLED_APPS = [
     "etl.apps.EtlConfig",
     "ops.apps.OpsConfig",
     "django_celery_beat",
+    "axes",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files straight after the security headers, before sessions and the database.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns axes' lockout of a login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "breezeway.urls"
@@ -326,6 +380,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Login throttling (django-axes): its backend must come first, to refuse a locked-out login
+# before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# After AXES_FAILURE_LIMIT failed logins for one username from one address, that pair is
+# refused for AXES_COOLOFF_MINUTES (python manage.py axes_reset unlocks everyone at once).
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_float("AXES_COOLOFF_MINUTES", 15.0))
+if AXES_COOLOFF_TIME <= timedelta(0):
+    raise ImproperlyConfigured("AXES_COOLOFF_MINUTES must be a positive number of minutes.")
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the failures before it
+AXES_LOCKOUT_CALLABLE = "breezeway.security.lockout_response"
+# No "AXES: BEGIN ..." line at the start of every command; lockouts are still logged.
+AXES_VERBOSE = False
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -333,7 +404,19 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "static"
+# Where collectstatic gathers the files WhiteNoise serves.
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "var" / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Without DEBUG: content-hashed names (cached for a year by browsers) and gzip copies,
+    # which needs collectstatic before serving (scripts/serve.sh web runs it). With DEBUG
+    # (make run), plain names found in the apps, no collectstatic.
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 # plain: text lines; json: one JSON object per line (for a log pipeline). Both redact URL

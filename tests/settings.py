@@ -15,3 +15,17 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A test database of this session's own: two sessions on one server (two checkouts, a developer
 # and CI) must not create and drop each other's database in the middle of a run.
 DATABASES["default"]["TEST"] = {"NAME": f"test_breezeway_{os.getpid()}"}  # noqa: F405
+
+# The suite renders pages without running collectstatic: plain static names, not the manifest
+# storage production uses (tests/deploy serves the collected, hashed files through gunicorn).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Login throttling off, so that Client.login() works (axes needs the request, which it does not
+# pass); tests/deploy turns it on where it is what is tested.
+AXES_ENABLED = False
+# The test client and live_server speak plain http; tests/deploy checks the https defaults.
+SECURE_SSL_REDIRECT = False
+# STATIC_ROOT is never collected here: look files up per request instead of warning at start.
+WHITENOISE_AUTOREFRESH = True

@@ -325,3 +325,129 @@ def test_env_example_lists_every_variable_the_settings_read() -> None:
     listed = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]*)=", example, re.M))
     assert read, "no variable found: the pattern no longer matches settings.py"
     assert read - listed == set()
+
+
+# --- HTTPS, cookies, proxy, static files, login throttling ----------------------------------
+
+SECURITY_PROBE = """
+import json
+import environ
+
+environ.Env.read_env = staticmethod(lambda *args, **kwargs: None)
+
+from django.conf import settings as s
+
+names = [
+    "SECURE_SSL_REDIRECT", "SECURE_REDIRECT_EXEMPT", "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_HSTS_PRELOAD", "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE", "SECURE_PROXY_SSL_HEADER", "CSRF_TRUSTED_ORIGINS", "MIDDLEWARE",
+    "AUTHENTICATION_BACKENDS", "AXES_FAILURE_LIMIT", "AXES_LOCKOUT_PARAMETERS",
+    "DEFAULT_EXCEPTION_REPORTER_FILTER", "STORAGES",
+]
+values = {n: getattr(s, n) for n in names}
+values["STATIC_ROOT"] = str(s.STATIC_ROOT)
+values["AXES_COOLOFF_SECONDS"] = s.AXES_COOLOFF_TIME.total_seconds()
+print(json.dumps(values))
+"""
+STRONG_KEY = "x" * 40 + "abcdefghij"
+SECURITY_FLAGS = [
+    "SECURE_SSL_REDIRECT",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SESSION_COOKIE_SECURE",
+    "CSRF_COOKIE_SECURE",
+]
+
+
+def security(**env: str) -> dict:
+    proc = subprocess.run(
+        [sys.executable, "-c", SECURITY_PROBE],
+        cwd=ROOT,
+        env={
+            "PATH": os.environ.get("PATH", ""),
+            "DJANGO_SETTINGS_MODULE": "breezeway.settings",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_secure_by_default_without_debug() -> None:
+    s = security(SECRET_KEY=STRONG_KEY)
+    assert all(s[name] is True for name in SECURITY_FLAGS)
+    assert s["SECURE_HSTS_SECONDS"] == 365 * 24 * 3600
+    assert s["SECURE_REDIRECT_EXEMPT"] == ["^healthz$"]
+    assert (s["SECURE_PROXY_SSL_HEADER"], s["CSRF_TRUSTED_ORIGINS"]) == (None, [])
+    assert s["DEFAULT_EXCEPTION_REPORTER_FILTER"].endswith("SecretsExceptionReporterFilter")
+    assert s["STORAGES"]["staticfiles"]["BACKEND"] == (
+        "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    )
+    assert s["STATIC_ROOT"] == str(ROOT / "var" / "static")
+    middleware = s["MIDDLEWARE"]
+    assert middleware[:2] == [
+        "django.middleware.security.SecurityMiddleware",
+        "whitenoise.middleware.WhiteNoiseMiddleware",
+    ]
+    assert "axes.middleware.AxesMiddleware" in middleware
+    assert s["AUTHENTICATION_BACKENDS"][0] == "axes.backends.AxesStandaloneBackend"
+    assert (s["AXES_FAILURE_LIMIT"], s["AXES_COOLOFF_SECONDS"]) == (5, 900)
+    assert s["AXES_LOCKOUT_PARAMETERS"] == [["username", "ip_address"]]
+
+
+def test_debug_turns_the_https_defaults_off_and_serves_plain_static_names() -> None:
+    s = security(DEBUG="true")
+    assert not any(s[name] for name in SECURITY_FLAGS)
+    assert s["SECURE_HSTS_SECONDS"] == 0
+    assert s["STORAGES"]["staticfiles"]["BACKEND"] == (
+        "django.contrib.staticfiles.storage.StaticFilesStorage"
+    )
+
+
+def test_each_protection_is_set_by_the_variable_of_its_name() -> None:
+    off = {name: "false" for name in SECURITY_FLAGS}
+    s = security(SECRET_KEY=STRONG_KEY, SECURE_HSTS_SECONDS="3600", **off)
+    assert not any(s[name] for name in SECURITY_FLAGS)
+    assert s["SECURE_HSTS_SECONDS"] == 3600
+    assert security(DEBUG="true", SECURE_SSL_REDIRECT="on")["SECURE_SSL_REDIRECT"] is True
+
+
+def test_proxy_origins_static_root_and_throttling_from_the_environment(tmp_path) -> None:
+    s = security(
+        SECRET_KEY=STRONG_KEY,
+        SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+        CSRF_TRUSTED_ORIGINS="https://mirror.example.com,https://admin.example.com",
+        STATIC_ROOT=str(tmp_path),
+        AXES_FAILURE_LIMIT="3",
+        AXES_COOLOFF_MINUTES="0.5",
+    )
+    assert s["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert s["CSRF_TRUSTED_ORIGINS"] == ["https://mirror.example.com", "https://admin.example.com"]
+    assert s["STATIC_ROOT"] == str(tmp_path)
+    assert (s["AXES_FAILURE_LIMIT"], s["AXES_COOLOFF_SECONDS"]) == (3, 30)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        ("SECURE_SSL_REDIRECT", "ture"),
+        ("SESSION_COOKIE_SECURE", "maybe"),
+        ("SECURE_HSTS_SECONDS", "1y"),
+        ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto"),
+        ("SECURE_PROXY_SSL_HEADER", "HTTP_X_FORWARDED_PROTO,https,extra"),
+        ("AXES_FAILURE_LIMIT", "0"),
+        ("AXES_COOLOFF_MINUTES", "0"),
+    ],
+)
+def test_bad_security_settings_name_the_variable(name: str, raw: str) -> None:
+    assert name in config_error(SECRET_KEY=STRONG_KEY, **{name: raw})
+
+
+@pytest.mark.parametrize("key", ["change-me", "django-insecure-" + "a1b2c3d4e5" * 5])
+def test_placeholder_keys_are_refused_without_debug(key: str) -> None:
+    message = config_error(SECRET_KEY=key)
+    assert "placeholder" in message and "secrets.token_urlsafe(50)" in message
+    assert load(SECRET_KEY=key, DEBUG="true")["DEBUG"] is True
