@@ -457,6 +457,9 @@ LOGGING = {
 # Celery's worker and beat keep the handlers above instead of installing their own text ones.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# The bearer token Prometheus sends to scrape /metrics; empty: /metrics answers 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="").strip()
+
 # The legacy schema's index names (idx_property_photos_property_pk, ...) are longer than the
 # 30 characters Django allows for portability; PostgreSQL takes 63 and we must keep them.
 SILENCED_SYSTEM_CHECKS = ["models.E034"]

@@ -1,7 +1,7 @@
-"""URL routes: Django admin under /admin/, the health check at /healthz."""
+"""URL routes: Django admin under /admin/, the health check at /healthz, /metrics."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from breezeway.health import healthz
 
@@ -11,4 +11,6 @@ admin.site.site_url = None
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    # By dotted path: the project package imports nothing of ops (the layer above it).
+    path("", include("ops.urls")),
 ]
