@@ -6,6 +6,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -230,34 +231,56 @@ def test_log_format_plain_is_the_default_and_anything_else_is_refused() -> None:
     assert "LOG_FORMAT='xml': use plain or json." in bad.stderr
 
 
-def test_a_real_worker_logs_json_lines() -> None:
-    """`celery worker` with LOG_FORMAT=json (in-memory broker: no Redis needed to start)."""
+def celery_start_lines(*args: str, until: str, **env: str) -> list[str]:
+    """What `celery -A breezeway --quiet <args>` prints with LOG_FORMAT=json until a line holds
+    `until` (then it is stopped), with an in-memory broker: no Redis needed to start."""
     proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "celery", "-A", "breezeway", "--quiet", "worker"),
-            *("--pool=solo", "--loglevel=INFO", "--without-gossip", "--without-mingle"),
-            *("--without-heartbeat", "--queues=bw-log-test"),
-        ],
+        [sys.executable, "-m", "celery", "-A", "breezeway", "--quiet", *args],
         cwd=ROOT,
         # Without Python's warnings (Celery warns when the tests run as root): they are no log.
-        env=settings_env(LOG_FORMAT="json", CELERY_BROKER_URL="memory://", PYTHONWARNINGS="ignore"),
+        env=settings_env(
+            LOG_FORMAT="json", CELERY_BROKER_URL="memory://", PYTHONWARNINGS="ignore", **env
+        ),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
     lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")))
+    reader.start()
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
+        while not any(until in line for line in lines) and time.monotonic() < deadline:
+            if proc.poll() is not None:
                 break
-            lines.append(line)
-            if "ready." in line:
-                break
+            time.sleep(0.05)
+        started = len(lines)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        reader.join(timeout=5)
+    # Only the start-up lines: on stopping, Celery prints (not logs) "Warm shutdown".
+    return lines[:started]
+
+
+def test_a_real_worker_logs_json_lines() -> None:
+    lines = celery_start_lines(
+        *("worker", "--pool=solo", "--loglevel=INFO", "--queues=bw-log-test"),
+        *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+        until="ready.",
+    )
     entries = [json.loads(line) for line in lines if line.strip()]  # every line is JSON
     ready = [e for e in entries if e["message"].endswith("ready.")]
     assert ready and ready[0]["logger"].startswith("celery"), "".join(lines)
+
+
+def test_a_real_beat_logs_json_lines(tmp_path) -> None:
+    # The file scheduler: the database one would write its entries into the test database.
+    lines = celery_start_lines(
+        *("beat", "--loglevel=INFO", "--scheduler=celery.beat:PersistentScheduler"),
+        f"--schedule={tmp_path / 'beat-schedule'}",
+        until="Starting...",
+    )
+    entries = [json.loads(line) for line in lines if line.strip()]  # every line is JSON
+    starting = [e for e in entries if e["message"] == "beat: Starting..."]
+    assert starting and starting[0]["logger"] == "celery.beat", "".join(lines)
