@@ -16,6 +16,7 @@ from etl.pipeline import ENTITY_ORDER
 from etl.tasks import syncable_regions
 from ops.alerts.conditions import Condition
 from ops.alerts.redact import redacted
+from ops.models import Alert
 
 # Runs that say nothing about the pair's health: another run had the lock, or it is not over.
 NOT_OUTCOMES = (SyncRun.Status.SKIPPED, SyncRun.Status.RUNNING)
@@ -79,7 +80,7 @@ def stale_syncs(now: datetime | None = None) -> list[Condition]:
             conditions.append(
                 Condition(
                     key=f"sync_stale:{region.code}:{entity}",
-                    kind="sync_stale",
+                    kind=Alert.Kind.SYNC_STALE,
                     region_code=region.code,
                     entity=entity,
                     message=(
@@ -113,7 +114,7 @@ def failing_syncs() -> list[Condition]:
         conditions.append(
             Condition(
                 key=f"sync_failing:{code}:{entity}",
-                kind="sync_failing",
+                kind=Alert.Kind.SYNC_FAILING,
                 region_code=code,
                 entity=entity,
                 message=(
@@ -136,7 +137,7 @@ def rejecting_syncs() -> list[Condition]:
         conditions.append(
             Condition(
                 key=f"sync_rejected:{run.region_id}:{run.entity}",
-                kind="sync_rejected",
+                kind=Alert.Kind.SYNC_REJECTED,
                 region_code=run.region_id,
                 entity=run.entity,
                 message=(

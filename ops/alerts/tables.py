@@ -7,6 +7,7 @@ from django.db.models.functions import RowNumber
 from breezeway.admin.display import datetime_text
 from dedup.models import DuplicateSnapshot
 from ops.alerts.conditions import Condition
+from ops.models import Alert
 
 
 def latest_snapshots(per_table: int) -> dict[str, list[DuplicateSnapshot]]:
@@ -37,7 +38,7 @@ def unclean_tables() -> list[Condition]:
             conditions.append(
                 Condition(
                     key=f"duplicates:{table}",
-                    kind="duplicates",
+                    kind=Alert.Kind.DUPLICATES,
                     table_name=table,
                     message=(
                         f"{table}: {latest.duplicates} duplicate rows ({latest.rows} rows, "
@@ -50,7 +51,7 @@ def unclean_tables() -> list[Condition]:
             conditions.append(
                 Condition(
                     key=f"natural_key_index:{table}",
-                    kind="natural_key_index",
+                    kind=Alert.Kind.NATURAL_KEY_INDEX,
                     table_name=table,
                     message=(
                         f"{table}: the natural-key constraint {latest.constraint_name} "
@@ -80,7 +81,7 @@ def shrunk_tables() -> list[Condition]:
         conditions.append(
             Condition(
                 key=f"row_drop:{table}",
-                kind="row_drop",
+                kind=Alert.Kind.ROW_DROP,
                 table_name=table,
                 message=(
                     f"{table}: natural keys fell from {before} to {after} "
