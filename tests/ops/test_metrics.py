@@ -207,7 +207,7 @@ def test_a_scrape_costs_the_same_queries_whatever_the_history(client, metrics_on
     large = queries()
     samples = scrape(client)
     assert len([k for k in samples if k[0] == "breezeway_sync_last_run_duration_seconds"]) == 15
-    assert large == small == 6
+    assert large == small == 5
 
 
 @pytest.mark.django_db
