@@ -1,10 +1,11 @@
-# Entry points: make demo (the main job on SQLite, no services), make test, make lint, make bench.
+# Entry points: make demo (the main job on SQLite, no services), make run, make serve, make test,
+# make lint, make bench.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
-.PHONY: venv demo run test lint format bench-remediation bench-sync bench-admin clean
+.PHONY: venv demo run serve test lint format bench-remediation bench-sync bench-admin clean
 
 venv: $(STAMP)
 
@@ -19,6 +20,10 @@ demo: $(STAMP)
 
 run: $(STAMP)
 	PYTHON=$(PY) ./scripts/run.sh
+
+# Production mode, the web process only (scripts/serve.sh web|worker|beat; see README Deploying).
+serve: $(STAMP)
+	PYTHON=$(PY) ./scripts/serve.sh web
 
 test: $(STAMP)
 	$(PY) -m pytest

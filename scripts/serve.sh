@@ -7,6 +7,9 @@ if [ -z "${PYTHON:-}" ]; then
     if [ -x .venv/bin/python ]; then PYTHON=.venv/bin/python; else PYTHON=python3; fi
 fi
 export DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-breezeway.settings}
+# Celery prints its start-up banner rather than logging it: left out when the logs are JSON.
+CELERY=("$PYTHON" -m celery -A breezeway)
+if [ "${LOG_FORMAT:-}" = json ]; then CELERY+=(--quiet); fi
 
 case "${1:-}" in
 web)
@@ -17,6 +20,7 @@ web)
     "$PYTHON" manage.py collectstatic --noinput -v 0
     # gthread workers: threads share a process' memory, and an admin request mostly waits on
     # PostgreSQL. A request still running after WEB_TIMEOUT seconds gets its worker restarted.
+    # No control socket: nothing uses it, and two servers of one user would share its path.
     exec "$PYTHON" -m gunicorn breezeway.wsgi \
         --bind "${BIND:-0.0.0.0:${PORT:-8000}}" \
         --workers "${WEB_CONCURRENCY:-2}" \
@@ -25,17 +29,18 @@ web)
         --graceful-timeout 30 \
         --keep-alive 5 \
         --max-requests 2000 --max-requests-jitter 200 \
-        --access-logfile - --error-logfile -
+        --access-logfile - --error-logfile - \
+        --no-control-socket
     ;;
 worker)
     # One process per CPU unless WORKER_CONCURRENCY says otherwise (each sync in a process also
     # runs SYNC_CONCURRENCY request threads).
-    exec "$PYTHON" -m celery -A breezeway worker --loglevel "${LOG_LEVEL:-INFO}" \
+    exec "${CELERY[@]}" worker --loglevel "${LOG_LEVEL:-INFO}" \
         ${WORKER_CONCURRENCY:+--concurrency "$WORKER_CONCURRENCY"}
     ;;
 beat)
     # Exactly one beat per deployment: two would send every scheduled task twice.
-    exec "$PYTHON" -m celery -A breezeway beat --loglevel "${LOG_LEVEL:-INFO}"
+    exec "${CELERY[@]}" beat --loglevel "${LOG_LEVEL:-INFO}"
     ;;
 *)
     echo "usage: $0 web|worker|beat" >&2
