@@ -1,5 +1,7 @@
 """/metrics: the bearer token, the figures of the latest runs and snapshots, a bounded cost."""
 
+import json
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +14,7 @@ from breezeway.models import Region
 from dedup.models import DuplicateSnapshot
 from etl.models import RejectedRecord, SyncRun
 from ops.models import Alert
+from tests.support.scratch import ROOT
 
 TOKEN = "metrics-test-token-0123456789"
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -251,3 +254,19 @@ def test_a_part_that_cannot_be_read_is_left_out_and_says_so(client, metrics_on) 
         "breezeway_sync_last_run_status",
         labels(region="east", entity="tasks", status="success"),
     ) in samples
+
+
+@pytest.mark.django_db
+def test_the_sample_grafana_dashboard_uses_only_metrics_the_endpoint_serves(
+    client, metrics_on
+) -> None:
+    dashboard = json.loads((ROOT / "ops" / "grafana" / "breezeway.json").read_text())
+    response = client.get("/metrics", secure=True, headers={"Authorization": f"Bearer {TOKEN}"})
+    served = {f.name for f in text_string_to_metric_families(response.content.decode())}
+    used = {
+        name
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"breezeway_[a-z_]+", target["expr"])
+    }
+    assert used and used <= served, used - served
