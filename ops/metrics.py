@@ -1,4 +1,4 @@
-"""Prometheus metrics of the sync and the duplicate statistics, read at scrape time."""
+"""Prometheus metrics of the sync, the duplicate statistics and the alerts, read at scrape time."""
 
 import logging
 from collections.abc import Iterator
