@@ -1,5 +1,6 @@
 """Extraction: API pages and per-property task lists (concurrent), as chunks for the loader."""
 
+import contextvars
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -177,7 +178,9 @@ class TaskExtractor:
             # A bounded queue of jobs keeps memory flat on large accounts.
             while jobs and len(in_flight) < 2 * self.concurrency:
                 job, args = jobs.popleft()
-                in_flight.add(pool.submit(job, *args))
+                # In the submitting context: the job's log lines name the run's region,
+                # entity and run id (breezeway.logcontext).
+                in_flight.add(pool.submit(contextvars.copy_context().run, job, *args))
             if not in_flight:
                 return
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)

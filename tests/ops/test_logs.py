@@ -154,6 +154,12 @@ def test_a_sync_logs_its_region_entity_and_run_and_no_secret(sim, run_sync, capt
     assert pipeline and all(e["region"] == company.code for e in pipeline)
     ended = [e for e in pipeline if "fetched" in e["message"]]
     assert {e["run_id"] for e in ended} == {r.pk for r in SyncRun.objects.all()}
+    # Retries logged on the threads that fetch task lists and children name their run too.
+    retried = [e for e in entries if e["logger"] == "etl.client" and "retrying" in e["message"]]
+    tasks_run = next(r for r in runs if r.entity == "tasks")
+    assert any(e["entity"] == "tasks" for e in retried)
+    assert all(e["region"] == company.code and e["run_id"] for e in retried)
+    assert {e["run_id"] for e in retried if e["entity"] == "tasks"} == {tasks_run.pk}
 
     token = ApiToken.objects.get(region_id=company.code)
     db = django_settings.DATABASES["default"]
