@@ -67,7 +67,16 @@ STATES = {
     "after": "after remediation",
 }
 # Everything the admin needs that does not depend on breezeway 0003 (etl does: it needs 0005).
-PRE_REMEDIATION_APPS = ("auth", "admin", "contenttypes", "sessions", "django_celery_beat", "dedup")
+# axes: logging in records the login in its tables (django-axes throttles admin logins).
+PRE_REMEDIATION_APPS = (
+    "auth",
+    "admin",
+    "contenttypes",
+    "sessions",
+    "axes",
+    "django_celery_beat",
+    "dedup",
+)
 BIG_TABLE = "task_requirements"
 MARKER = "BENCH-ADMIN-JSON "
 USERNAME = "bench-admin"
@@ -153,10 +162,19 @@ def serve_requests() -> None:
     import django
 
     django.setup()
+    from django.conf import settings
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
+    from django.test.utils import CaptureQueriesContext, override_settings
+
+    # The test client speaks plain http (without DEBUG the settings redirect it to https), and
+    # static files go by their plain names (the settings' storage needs the manifest that
+    # collectstatic writes, which a benchmark of the pages' queries has no use for).
+    plain = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+    override_settings(
+        SECURE_SSL_REDIRECT=False, STORAGES={**settings.STORAGES, "staticfiles": plain}
+    ).enable()
 
     user_model = get_user_model()
     user = user_model.objects.filter(username=USERNAME).first()

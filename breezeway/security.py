@@ -14,8 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.debug import SafeExceptionReporterFilter
 
-# The password of a URL with credentials: postgres://user:PASSWORD@host, redis://:PASSWORD@host.
-URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s@/]+(?=@)", re.I)
+# The password of a URL with credentials: postgres://user:PASSWORD@host, redis://:PASSWORD@host;
+# up to the last @ before the host, so that an unescaped @ in a password does not end it early.
+URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^\s:/@]*:)[^\s/]+(?=@)", re.I)
 
 GENERATE_KEY_HINT = (
     'generate one with: python -c "import secrets; print(secrets.token_urlsafe(50))"'

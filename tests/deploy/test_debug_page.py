@@ -4,6 +4,7 @@
 import pytest
 from django.test import Client, override_settings
 
+from breezeway.security import mask_url_passwords
 from tests.deploy.urls import BROKER_PASSWORD, CLIENT_SECRET, DB_PASSWORD
 
 # What runserver's request.META holds besides the headers: os.environ, e.g. in make run.
@@ -41,3 +42,19 @@ def test_the_debug_page_keeps_what_is_not_secret(error_page: str) -> None:
     assert "redis://:********************@redis.internal:6379/0" in error_page
     assert "client-id-us-east" in error_page
     assert "replica_url" in error_page  # the traceback's variables are still listed
+
+
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        ("postgres://u:pw@db:5432/x", "postgres://u:***@db:5432/x"),
+        ("redis://:pw@redis:6379/0", "redis://:***@redis:6379/0"),
+        ("smtp+tls://mail%40x.org:p%2Fw@smtp:587", "smtp+tls://mail%40x.org:***@smtp:587"),
+        ("postgres://u:p@ss@db/x", "postgres://u:***@db/x"),  # an unescaped @ in the password
+        ("{'a': 'amqp://u:pw@h', 'b': 'x@y'}", "{'a': 'amqp://u:***@h', 'b': 'x@y'}"),
+        ("https://example.com:8443/path@x", "https://example.com:8443/path@x"),  # a port
+        ("user@example.com https://h/", "user@example.com https://h/"),
+    ],
+)
+def test_url_passwords_are_masked(text: str, masked: str) -> None:
+    assert mask_url_passwords(text, "***") == masked
