@@ -3,6 +3,7 @@ admin's lockout page, and the rule a production secret key must meet."""
 
 import re
 from datetime import timedelta
+from pprint import pformat
 from typing import Any
 
 from django.core.checks.security.base import (
@@ -12,7 +13,7 @@ from django.core.checks.security.base import (
 )
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.views.debug import SafeExceptionReporterFilter
+from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
 
 # The password of a URL with credentials: postgres://user:PASSWORD@host, redis://:PASSWORD@host;
 # up to the last @ before the host, so that an unescaped @ in a password does not end it early.
@@ -66,7 +67,38 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
                 return self.cleanse_setting("", value)
             except RecursionError:  # a structure that contains itself
                 return mask_url_passwords(repr(value), self.cleansed_substitute)
-        return value
+        # Any other object (an exception, a client, a pool) may name a URL in its repr.
+        try:
+            shown = pformat(value)
+        except Exception:  # the page reports a failing repr itself
+            return value
+        masked = mask_url_passwords(shown, self.cleansed_substitute)
+        return value if masked == shown else Shown(masked)
+
+
+class Shown:
+    """Stands in for a traceback variable: prints as its masked repr."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+class SecretsExceptionReporter(ExceptionReporter):
+    """Django's error page and error e-mail, with credential URLs masked in the exception
+    messages as well (a driver's or broker's error may quote the URL it failed to reach)."""
+
+    def get_traceback_data(self) -> dict[str, Any]:
+        data = super().get_traceback_data()
+        for key in ("exception_value", "exception_notes"):
+            if key in data:
+                data[key] = mask_url_passwords(str(data[key]))
+        for frame in data.get("frames", []):
+            if frame.get("exc_cause") is not None:
+                frame["exc_cause"] = mask_url_passwords(str(frame["exc_cause"]))
+        return data
 
 
 def lockout_response(

@@ -126,6 +126,7 @@ SECURE_PROXY_SSL_HEADER = tuple(_proxy_header) if _proxy_header else None
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # Error pages (DEBUG) and error reports hide credential URLs as well as secret-named settings.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "breezeway.security.SecretsExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "breezeway.security.SecretsExceptionReporter"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

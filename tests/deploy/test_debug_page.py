@@ -44,6 +44,16 @@ def test_the_debug_page_keeps_what_is_not_secret(error_page: str) -> None:
     assert "replica_url" in error_page  # the traceback's variables are still listed
 
 
+@override_settings(DEBUG=True, ROOT_URLCONF="tests.deploy.urls")
+def test_exception_messages_quoting_a_credential_url_are_masked(db) -> None:
+    response = Client(raise_request_exception=False).get("/boom-quoting-the-url")
+    html = response.content.decode()
+    assert response.status_code == 500 and "is unreachable" in html
+    assert BROKER_PASSWORD not in html
+    assert "the broker at redis://:********************@redis.internal:6379/0" in html
+    assert "Error connecting to redis://:********************@redis.internal" in html  # cause
+
+
 @pytest.mark.parametrize(
     ("text", "masked"),
     [

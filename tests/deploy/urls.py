@@ -20,4 +20,17 @@ def boom(request: HttpRequest) -> HttpResponse:
     raise RuntimeError("the replica is unreachable")
 
 
-urlpatterns = [*project_urlpatterns, path("boom", boom)]
+def boom_quoting_the_url(request: HttpRequest) -> HttpResponse:
+    """Fails with an error message that quotes a credential URL, and a cause that does too."""
+    url = f"redis://:{BROKER_PASSWORD}@redis.internal:6379/0"
+    try:
+        raise ConnectionError(f"Error connecting to {url}")
+    except ConnectionError as exc:
+        raise RuntimeError(f"the broker at {url} is unreachable") from exc
+
+
+urlpatterns = [
+    *project_urlpatterns,
+    path("boom", boom),
+    path("boom-quoting-the-url", boom_quoting_the_url),
+]
