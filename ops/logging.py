@@ -6,10 +6,8 @@ import re
 from datetime import UTC, datetime
 
 from breezeway.logcontext import CONTEXT_FIELDS
+from breezeway.security import mask_url_passwords
 
-# scheme://user:password@host -> scheme://user:***@host. A connection string (a database or
-# broker URL in an exception text) must never reach the logs whole, whoever logged it.
-URL_PASSWORD = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s/:@]*):[^\s/@]*@")
 # An Authorization header value (an API token) echoed in a message or exception.
 BEARER_TOKEN = re.compile(r"(?i)\b(bearer\s+)[a-z0-9._~+/=-]+")
 REDACTED = "***"
@@ -17,7 +15,9 @@ REDACTED = "***"
 
 def redact(text: str) -> str:
     """`text` without URL passwords and bearer tokens."""
-    text = URL_PASSWORD.sub(rf"\1:{REDACTED}@", text)
+    # A connection string (a database or broker URL in an exception text) must never reach
+    # the logs whole, whoever logged it: the error pages' rule, breezeway.security's.
+    text = mask_url_passwords(text, REDACTED)
     return BEARER_TOKEN.sub(rf"\1{REDACTED}", text)
 
 

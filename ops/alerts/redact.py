@@ -5,6 +5,8 @@ import re
 
 from django.conf import settings
 
+from breezeway.security import mask_url_passwords
+
 # Values of variables with these words in their names are secrets wherever they turn up.
 SECRET_NAME = re.compile(
     r"SECRET|PASSWORD|TOKEN|CLIENT_ID|^DATABASE_URL$|BROKER_URL$|^EMAIL_URL$|WEBHOOK_URL$"
@@ -28,4 +30,4 @@ def redacted(text: str) -> str:
     """The text with every known secret replaced by ***; URLs lose their user:password@."""
     for value in secret_values():
         text = text.replace(value, "***")
-    return re.sub(r"(\w+://)[^/\s@]+@", r"\1***@", text)
+    return mask_url_passwords(text, "***")
