@@ -352,9 +352,9 @@ def crossover(rows: int) -> None:
         django.setup()
         from django.db import models
 
+        from breezeway.keys import natural_key_constraint
         from breezeway.models import PropertyPhoto
         from breezeway.natural_keys import LEGACY_DERIVED_KEYS
-        from dedup.keys import natural_key_constraint
         from dedup.remediate import remediate_table
         from dedup.spec import TableSpec
 

@@ -11,8 +11,8 @@ from django.db import connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
+from breezeway.keys import natural_key_constraint
 from breezeway.locks import REMEDIATION_LOCK
-from dedup.keys import natural_key_constraint
 from dedup.models import ArchivedRow
 from dedup.scan import constraint_state
 

@@ -16,10 +16,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from breezeway.keys import models_with_natural_keys, natural_key_constraint
 from breezeway.natural_keys import DerivedKey
 from dedup.figures import DuplicateFigures
 from dedup.grouping import PostgresGrouping, SimpleGrouping
-from dedup.keys import models_with_natural_keys, natural_key_constraint
 from dedup.spec import TableSpec
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db import models
 
+from breezeway.keys import constraint_columns
 from breezeway.natural_keys import DerivedKey
-from dedup.keys import constraint_columns
 
 # Columns that record when a copy was written, not what it says: never compared.
 SYNC_TIME_COLUMNS = ("last_sync_time",)

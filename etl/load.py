@@ -16,7 +16,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 
-from dedup.keys import natural_key_constraint
+from breezeway.keys import natural_key_constraint
 from etl.entities import (
     ENTITIES,
     ChildSpec,

@@ -13,7 +13,7 @@ from django.utils.html import escape
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from breezeway import models as m
-from breezeway.admin.regions import entity_intervals, sync_schedule
+from etl.admin.regions import entity_intervals, sync_schedule
 from etl.models import ApiToken, RejectedRecord, SyncRun
 from etl.pipeline import ENTITY_ORDER
 

@@ -6,8 +6,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
+from breezeway.keys import constraint_columns, natural_key_constraint
 from dedup.figures import human_bytes, totals
-from dedup.keys import constraint_columns, natural_key_constraint
 from dedup.scan import (
     TableMissing,
     TableStats,
