@@ -227,7 +227,7 @@ class TaskExtractor:
                     chunk.children_wanted.append((incoming, task_id))
                     continue
             chunk.records.append(incoming)
-        chunk.listed_ids = sorted(seen)
+        chunk.listed_ids = list(seen)
         if chunk.complete:
             # Absent from a complete list is no evidence of deletion (the API hides some
             # tasks): each is asked for by id; only a 404 deletes. Tasks already known to be

@@ -73,8 +73,9 @@ def preferred_copy(a: Incoming, b: Incoming) -> Incoming:
             updated if isinstance(updated, str) else "",
         )
 
-    if rank(a) != rank(b):
-        return a if rank(a) > rank(b) else b
+    rank_a, rank_b = rank(a), rank(b)
+    if rank_a != rank_b:
+        return a if rank_a > rank_b else b
     try:
         return a if content_hash(a.record) >= content_hash(b.record) else b
     except RecursionError:

@@ -66,8 +66,9 @@ def run_and_retry(
         runs = []
     # A run that failed for a transient reason (the API, the network, the database) is tried
     # again later (SYNC_TASK_RETRY_DELAYS); bad data never is: it is in RejectedRecord.
-    retryable = [r.entity for r in runs if (r.details or {}).get("retryable")]
-    retryable = ordered([*retryable, *(lost.pending if lost else ())]) if retryable or lost else []
+    failed = [r.entity for r in runs if (r.details or {}).get("retryable")]
+    failed += lost.pending if lost else []
+    retryable = ordered(failed) if failed else []
     delays = settings.SYNC_TASK_RETRY_DELAYS
     if retryable and task.request.retries < len(delays):
         delay = delays[task.request.retries]

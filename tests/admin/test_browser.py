@@ -14,24 +14,13 @@ from django.utils import timezone
 from breezeway import models as m
 from dedup.models import DuplicateSnapshot
 from etl.models import SyncRun
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS
 
 # Playwright's sync API runs an event loop in this thread; Django's ORM calls made beside it
 # are safe here (one thread at a time), which this switch tells Django.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "admin"
-# Headless on a machine without a network: no first-run work, no background connections.
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.skipif(

@@ -11,23 +11,13 @@ from django.utils import timezone
 from breezeway import models as m
 from dedup.models import DuplicateSnapshot
 from dedup.snapshots import take_snapshots
+from tests.support.snapshots import make_snapshot
 
 URL = "/admin/dedup/duplicatesnapshot/"
 
 
 def snapshot(table: str, rows: int, distinct: int, when, present: bool = True) -> None:
-    DuplicateSnapshot.objects.create(
-        scan_id="00000000-0000-0000-0000-000000000001",
-        table_name=table,
-        constraint_name=f"uq_{table}",
-        rows=rows,
-        distinct_keys=distinct,
-        constraint_present=present,
-        constraint_valid=present,
-        table_bytes=rows * 100,
-        method="scan",
-        measured_at=when,
-    )
+    make_snapshot(table, rows, distinct, when, present=present)
 
 
 @pytest.fixture

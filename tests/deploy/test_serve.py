@@ -20,23 +20,13 @@ from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connections
 
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS
 from tests.support.scratch import ROOT, server_url
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls beside it are safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "deploy"
-LAUNCH_ARGS = [  # as tests/admin/test_browser.py: headless, no network of its own
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 USERNAME, PASSWORD = "deploy-staff", secrets.token_urlsafe(12)
 LOCKED_USERNAME = "deploy-intruder"
 APPLICATION_NAME = "breezeway-deploy-test"  # the server's database sessions

@@ -12,6 +12,7 @@ from django.utils import timezone
 from breezeway.models import Region
 from dedup.models import DuplicateSnapshot
 from etl.models import SyncRun
+from tests.support.snapshots import make_snapshot
 
 CLIENT_SECRET = "s3cr3t-client-secret-value"
 
@@ -105,15 +106,4 @@ def snapshot(
     present: bool = True,
     valid: bool = True,
 ) -> DuplicateSnapshot:
-    return DuplicateSnapshot.objects.create(
-        scan_id="00000000-0000-0000-0000-000000000001",
-        table_name=table,
-        constraint_name=f"uq_{table}_natural_key",
-        rows=rows,
-        distinct_keys=distinct,
-        constraint_present=present,
-        constraint_valid=valid,
-        table_bytes=rows * 100,
-        method="scan",
-        measured_at=when,
-    )
+    return make_snapshot(table, rows, distinct, when, present=present, valid=valid)

@@ -15,6 +15,7 @@ from dedup.models import DuplicateSnapshot
 from etl.models import RejectedRecord, SyncRun
 from ops.models import Alert
 from tests.support.scratch import ROOT
+from tests.support.snapshots import make_snapshot
 
 TOKEN = "metrics-test-token-0123456789"
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -144,18 +145,8 @@ def test_sync_figures_come_from_the_latest_runs(client, metrics_on) -> None:
 @pytest.mark.django_db
 def test_table_figures_come_from_each_table_latest_snapshot(client, metrics_on) -> None:
     def snapshot(table: str, rows: int, keys: int, hours: int, valid: bool = True) -> None:
-        DuplicateSnapshot.objects.create(
-            scan_id=uuid.uuid4(),
-            table_name=table,
-            constraint_name=f"{table}_key",
-            rows=rows,
-            distinct_keys=keys,
-            constraint_present=valid,
-            constraint_valid=valid,
-            table_bytes=8192,
-            method="scan",
-            measured_at=T0 + timedelta(hours=hours),
-        )
+        when = T0 + timedelta(hours=hours)
+        make_snapshot(table, rows, keys, when, present=valid, table_bytes=8192)
 
     snapshot("task_photos", 300, 100, 0, valid=False)
     snapshot("task_photos", 100, 100, 1)
