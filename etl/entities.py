@@ -18,6 +18,7 @@ from breezeway.natural_keys import (
     requirement_key,
     usage_key,
 )
+from etl.records import Rejected, record_id
 from etl.values import (
     RecordError,
     boolean,
@@ -39,20 +40,14 @@ from etl.values import (
 
 @dataclass
 class Lookups:
-    """Primary keys of already-loaded rows that records point at, by their Breezeway id."""
+    """Primary keys of already-loaded rows that records point at: entity -> Breezeway id -> pk."""
 
     region: str
-    properties: dict[str, int] = field(default_factory=dict)
-    reservations: dict[str, int] = field(default_factory=dict)
-    tags: dict[str, int] = field(default_factory=dict)
+    pks: dict[str, dict[str, int]] = field(default_factory=dict)
 
-
-@dataclass
-class Rejected:
-    entity: str
-    record_id: str
-    reason: str
-    payload: Any
+    def pk(self, entity: str, breezeway_id: Any) -> int | None:
+        """The primary key of the entity's row with this Breezeway id (text), if loaded."""
+        return self.pks.get(entity, {}).get(breezeway_id)
 
 
 @dataclass
@@ -74,6 +69,7 @@ class ChildSpec:
     source: str | None = None  # the record's array field; None: fetched by its own endpoint
     # A derived key whose identical id-less lines are told apart by an occurrence number.
     numbered_key: str | None = None
+    endpoint: str | None = None  # the child set's own path ("{}": the parent's id), if any
 
 
 @dataclass(frozen=True)
@@ -85,6 +81,36 @@ class Reference:
     field: str
     id_field: str
     entity: str
+    # The API lists no such row once its parent is gone: deleted with the parent.
+    deleted_with_parent: bool = False
+
+
+@dataclass(frozen=True)
+class DateWindow:
+    """A listing limited to recent records, except on a full sweep."""
+
+    param: str  # the API's filter parameter ("checkout_date_ge")
+    field: str  # the model field it filters ("checkout_date")
+    days_back_setting: str  # the setting saying how many days back a limited listing reaches
+    # The filter value that lists every record: without a filter the API lists only some.
+    everything: str
+
+
+@dataclass(frozen=True)
+class PerParentListing:
+    """Records the API lists per parent record only (tasks: GET /task?home_id=...).
+
+    A known record a complete list no longer shows is asked for by id (path/<id>): only a 404
+    deletes it. Child sets with an endpoint are fetched by policy: every one on a full sweep,
+    else for new and changed records and those whose `window_field` date is near today.
+    """
+
+    entity: str  # the parent entity ("properties")
+    param: str  # the listing's parameter naming the parent ("home_id")
+    field: str  # the column keeping the parent's Breezeway id ("home_id")
+    window_field: str  # the record's date that keeps its children refreshed near today
+    # The job (SyncRun.entity) asking for every record no list shows, under the entity's locks.
+    reconcile_job: str
 
 
 @dataclass(frozen=True)
@@ -95,7 +121,6 @@ class EntitySpec:
     path: str
     parse_row: Callable[[dict, Lookups], dict[str, Any]]
     children: tuple[ChildSpec, ...] = ()
-    paginated: bool = True
     # The primary keys a record resolves through Lookups: part of its content hash, so a row
     # is rewritten when what it points at appears or changes even if its payload did not.
     links: Callable[[dict, Lookups], list[Any]] | None = None
@@ -103,6 +128,16 @@ class EntitySpec:
     # being written by another run while it loads.
     reads: tuple[str, ...] = ()
     references: tuple[Reference, ...] = ()
+    # How it is listed: whole (filtered by `window` unless sweeping), or per parent record.
+    window: DateWindow | None = None
+    listed_per: PerParentListing | None = None
+    # Its complete listings are evidence: a row missing from enough of them is deleted.
+    listing_proves_deletion: bool = False
+
+    @property
+    def sweeps(self) -> bool:
+        """Whether a run can be a full sweep (the window lifted, every child set fetched)."""
+        return self.window is not None or self.listed_per is not None
 
 
 # --- the checks every row passes -------------------------------------------------------------
@@ -146,20 +181,18 @@ def parse(spec: EntitySpec, record: Any, lookups: Lookups) -> Parsed:
 
 
 def _parse(spec: EntitySpec, record: Any, lookups: Lookups) -> Parsed:
-    if not isinstance(record, dict):
-        raise RecordError(f"the record is {type(record).__name__}, expected an object")
-    record_id = required_ident(record)
+    breezeway_id = record_id(record)
     row = fit(spec.model, spec.parse_row(record, lookups))
-    row[spec.id_field] = record_id
+    row[spec.id_field] = breezeway_id
     row["region_id"] = lookups.region
-    parsed = Parsed(record_id, row)
+    parsed = Parsed(breezeway_id, row)
     for child in spec.children:
         if child.source is not None:
             rows, rejected = parse_children(child, items(record, child.source), lookups)
             parsed.children[child.name] = rows
             for item, reason in rejected:
                 parsed.rejected.append(
-                    Rejected(f"{spec.name}.{child.name}", record_id, reason, item)
+                    Rejected(f"{spec.name}.{child.name}", breezeway_id, reason, item)
                 )
     return parsed
 
@@ -268,7 +301,7 @@ def reservation_row(r: dict, lookups: Lookups) -> dict[str, Any]:
     property_id = ident(r.get("property_id"), "property_id")
     return {
         "breezeway_property_id": property_id,
-        "property_id": lookups.properties.get(property_id) if property_id else None,
+        "property_id": lookups.pk("properties", property_id),
         "reservation_status": text(r.get("status"), "status"),
         "access_code": text(r.get("access_code"), "access_code"),
         "checkin_date": day(r.get("checkin_date"), "checkin_date"),
@@ -331,8 +364,8 @@ def task_row(r: dict, lookups: Lookups) -> dict[str, Any]:
     subdepartment_id, subdepartment_name = _who(r, "subdepartment")
     return {
         "home_id": home_id,
-        "property_id": lookups.properties.get(home_id) if home_id else None,
-        "reservation_id": lookups.reservations.get(linked_id) if linked_id else None,
+        "property_id": lookups.pk("properties", home_id),
+        "reservation_id": lookups.pk("reservations", linked_id),
         "task_name": text(r.get("name"), "name"),
         "task_description": text(r.get("description"), "description"),
         "task_status": text(status, "status"),
@@ -401,7 +434,7 @@ def task_tag_row(t: dict, lookups: Lookups) -> dict[str, Any]:
     tag_id = ident(t.get("id"), "task_tags[].id")
     if tag_id is None:
         raise RecordError("the task tag has no id")
-    tag_pk = lookups.tags.get(tag_id)
+    tag_pk = lookups.pk("tags", tag_id)
     if tag_pk is None:
         raise RecordError(f"tag {tag_id} is not among the region's task tag definitions")
     return {"tag_id": tag_pk}
@@ -524,28 +557,33 @@ def tag_row(r: dict, lookups: Lookups) -> dict[str, Any]:
 
 
 def reservation_links(r: dict, lookups: Lookups) -> list[Any]:
-    return [lookups.properties.get(str(r.get("property_id")))]
+    return [lookups.pk("properties", str(r.get("property_id")))]
 
 
 def task_links(r: dict, lookups: Lookups) -> list[Any]:
     linked = r.get("linked_reservation") or {}
     tags = [t.get("id") for t in r.get("task_tags") or () if isinstance(t, dict)]
     return [
-        lookups.properties.get(str(r.get("home_id"))),
-        lookups.reservations.get(str(linked.get("id"))) if isinstance(linked, dict) else None,
-        [lookups.tags.get(str(tag)) for tag in tags],
+        lookups.pk("properties", str(r.get("home_id"))),
+        lookups.pk("reservations", str(linked.get("id"))) if isinstance(linked, dict) else None,
+        [lookups.pk("tags", str(tag)) for tag in tags],
     ]
 
 
 # --- the entities, in load order (what a record points at loads before it) -------------------
 
 REQUIREMENTS = ChildSpec(
-    "requirements", m.TaskRequirement, "task", requirement_row, numbered_key="requirement_key"
+    "requirements",
+    m.TaskRequirement,
+    "task",
+    requirement_row,
+    numbered_key="requirement_key",
+    endpoint="/task/{}/requirements",
 )
-COMMENTS = ChildSpec("comments", m.TaskComment, "task", comment_row)
+COMMENTS = ChildSpec("comments", m.TaskComment, "task", comment_row, endpoint="/task/{}/comments")
 
-TAGS = EntitySpec("tags", m.Tag, "tag_id", "/task/tags", tag_row, paginated=False)
-PEOPLE = EntitySpec("people", m.Person, "person_id", "/people", person_row, paginated=False)
+TAGS = EntitySpec("tags", m.Tag, "tag_id", "/task/tags", tag_row)
+PEOPLE = EntitySpec("people", m.Person, "person_id", "/people", person_row)
 SUPPLIES = EntitySpec("supplies", m.Supply, "supply_id", "/supplies", supply_row)
 PROPERTIES = EntitySpec(
     "properties",
@@ -554,6 +592,7 @@ PROPERTIES = EntitySpec(
     "/property",
     property_row,
     children=(ChildSpec("photos", m.PropertyPhoto, "property", property_photo_row, "photos"),),
+    listing_proves_deletion=True,
 )
 RESERVATIONS = EntitySpec(
     "reservations",
@@ -564,7 +603,14 @@ RESERVATIONS = EntitySpec(
     children=(ChildSpec("guests", m.ReservationGuest, "reservation", guest_row, "guests"),),
     links=reservation_links,
     reads=("properties",),
-    references=(Reference("property", "breezeway_property_id", "properties"),),
+    references=(
+        Reference("property", "breezeway_property_id", "properties", deleted_with_parent=True),
+    ),
+    # Without a date filter the API lists only current stays (reference §7.1).
+    window=DateWindow(
+        "checkout_date_ge", "checkout_date", "SYNC_RESERVATION_DAYS_BACK", everything="1970-01-01"
+    ),
+    listing_proves_deletion=True,
 )
 TASKS = EntitySpec(
     "tasks",
@@ -587,11 +633,26 @@ TASKS = EntitySpec(
         Reference("property", "home_id", "properties"),
         Reference("reservation", "linked_reservation_id", "reservations"),
     ),
+    listed_per=PerParentListing(
+        "properties", "home_id", "home_id", "scheduled_date", reconcile_job="task_deletions"
+    ),
 )
 
 ENTITIES: dict[str, EntitySpec] = {
     spec.name: spec for spec in (TAGS, PEOPLE, SUPPLIES, PROPERTIES, RESERVATIONS, TASKS)
 }
+ENTITY_NAMES: tuple[str, ...] = tuple(ENTITIES)
+# Jobs that reconcile an entity's deletions record by record, under that entity's locks.
+RECONCILE_JOBS: dict[str, EntitySpec] = {
+    spec.listed_per.reconcile_job: spec for spec in ENTITIES.values() if spec.listed_per
+}
+# Every job a sync run can be (SyncRun.entity), in the order a region run takes them.
+JOBS: tuple[str, ...] = (*ENTITY_NAMES, *RECONCILE_JOBS)
+
+
+def spec_of(job: str) -> EntitySpec:
+    """The entity a job writes: its own, or the one whose deletions it reconciles."""
+    return RECONCILE_JOBS.get(job) or ENTITIES[job]
 
 
 def synced_models() -> list[type[models.Model]]:

@@ -1,4 +1,4 @@
-"""Extraction: API pages and per-property task lists (concurrent), as chunks for the loader."""
+"""Extraction: API pages, and per-parent lists (tasks per property, concurrent), as chunks."""
 
 import contextvars
 import logging
@@ -17,7 +17,8 @@ from etl.client import (
     RetriesExhausted,
     Unprocessable,
 )
-from etl.load import Incoming
+from etl.entities import EntitySpec
+from etl.records import Incoming, record_id_or_none
 from etl.tokens import FETCH_THREAD_PREFIX
 from etl.values import RecordError, timestamp
 
@@ -33,10 +34,10 @@ class Chunk:
     errors: list[str] = field(default_factory=list)  # failures that outlived the retries
     complete: bool = False  # the listing this chunk ends was fetched entirely
     skipped_scope: str = ""  # e.g. a property whose task list answers 422
-    # Tasks whose requirements and comments are still to fetch (the extractor's own use).
+    # Records whose fetched child sets are still to fetch (the extractor's own use).
     children_wanted: list[tuple[Incoming, str]] = field(default_factory=list)
-    # The extractor's own use: task ids a listing showed, and known ones it missed (to ask
-    # for by id once every listing is in).
+    # The extractor's own use: ids a listing showed, and known ones it missed (to ask for by
+    # id once every listing is in).
     listed_ids: list[str] = field(default_factory=list)
     to_probe: list[str] = field(default_factory=list)
     retryable: bool = False  # a failure was transient (retries ran out): worth a later run
@@ -64,27 +65,29 @@ def extract_listing(
 
 
 @dataclass(frozen=True)
-class KnownTask:
-    """What the database holds of a task, for the child-fetch policy and deletion probes."""
+class Known:
+    """What the database holds of a record listed per parent, for the child-fetch policy and
+    deletion probes."""
 
-    home_id: str | None
+    parent_id: str | None
     children_synced_for: datetime | None
     listed: bool
 
 
 @dataclass(frozen=True)
 class ChildPolicy:
-    """Which tasks get their requirements and comments fetched (one call each per task)."""
+    """Which records get their fetched child sets fetched (one call per set and record)."""
 
     full_sweep: bool
     window_start: date
     window_end: date
+    window_field: str  # the record's date that keeps its children refreshed near today
 
     @property
     def name(self) -> str:
         return "full" if self.full_sweep else "new+changed+window"
 
-    def wants(self, record: dict, known: KnownTask | None) -> bool:
+    def wants(self, record: dict, known: Known | None) -> bool:
         if self.full_sweep or known is None:
             return True
         try:
@@ -93,60 +96,63 @@ class ChildPolicy:
             return True
         if updated_at is None or updated_at != known.children_synced_for:
             return True
-        scheduled = str(record.get("scheduled_date") or "")[:10]
-        return self.window_start.isoformat() <= scheduled <= self.window_end.isoformat()
+        day = str(record.get(self.window_field) or "")[:10]
+        return self.window_start.isoformat() <= day <= self.window_end.isoformat()
 
 
-TASK_CHILD_PATHS = (("requirements", "/task/{}/requirements"), ("comments", "/task/{}/comments"))
+class PerParentExtractor:
+    """Lists each parent's records (an entity with `listed_per`: tasks per property), fetches
+    their child sets by policy, and asks for known records gone from a list by id.
 
-
-class TaskExtractor:
-    """Lists each property's tasks, fetches children by policy, probes tasks gone from a list.
-
-    One job per property runs on a pool of `concurrency` threads (each job makes its calls one
+    One job per parent runs on a pool of `concurrency` threads (each job makes its calls one
     after another), so at most `concurrency` requests are in flight.
     """
 
     def __init__(
         self,
         client: BreezewayClient,
+        spec: EntitySpec,
         policy: ChildPolicy,
-        known: dict[str, KnownTask],
+        known: dict[str, Known],
         concurrency: int,
     ) -> None:
+        assert spec.listed_per is not None
         self.client = client
+        self.path = spec.path
+        self.param = spec.listed_per.param
+        self.child_paths = [(c.name, c.endpoint) for c in spec.children if c.endpoint]
         self.policy = policy
         self.known = known
         self.concurrency = concurrency
-        self.by_property: dict[str, set[str]] = {}
-        for task_id, task in known.items():
-            self.by_property.setdefault(task.home_id or "", set()).add(task_id)
+        self.by_parent: dict[str, set[str]] = {}
+        for breezeway_id, record in known.items():
+            self.by_parent.setdefault(record.parent_id or "", set()).add(breezeway_id)
 
     def run(
         self,
-        property_ids: list[str],
+        parent_ids: list[str],
         progress: Callable[[int, int], None] | None = None,
         probes: Iterable[str] = (),
     ) -> Iterator[Chunk]:
-        """Chunks as jobs finish, in two phases. First each property's task list (a job per
-        property; each task whose children are wanted becomes a job of its own, so a property
-        with hundreds of tasks does not serialise its calls on one thread). Then the tasks to
-        ask for by id (`probes`, known tasks a complete list missed, and on full sweeps the
-        tasks of properties no longer listed), except those some list showed: a task seen
-        both ways comes from its listing whatever the order the threads finish in."""
+        """Chunks as jobs finish, in two phases. First each parent's list (a job per parent;
+        each record whose children are wanted becomes a job of its own, so a parent with
+        hundreds of records does not serialise its calls on one thread). Then the records to
+        ask for by id (`probes`, known records a complete list missed, and on full sweeps those
+        of parents no longer listed), except those some list showed: a record seen both ways
+        comes from its listing whatever the order the threads finish in."""
         listed: set[str] = set()
         deferred: set[str] = set(probes)
         if self.policy.full_sweep:
-            # Tasks of properties no longer listed (or unknown) are asked for one by one.
-            listed_properties = set(property_ids)
+            # Records of parents no longer listed (or unknown) are asked for one by one.
+            listed_parents = set(parent_ids)
             deferred.update(
-                task_id
-                for home_id, task_ids in self.by_property.items()
-                if home_id not in listed_properties
-                for task_id in task_ids
+                breezeway_id
+                for parent_id, ids in self.by_parent.items()
+                if parent_id not in listed_parents
+                for breezeway_id in ids
             )
         jobs: deque[tuple[Callable[..., Chunk], tuple]] = deque(
-            (self.property_tasks, (home_id,)) for home_id in property_ids
+            (self.parent_list, (parent_id,)) for parent_id in parent_ids
         )
         total = len(jobs)
         if progress:
@@ -186,87 +192,87 @@ class TaskExtractor:
             done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
             for future in done:
                 chunk = future.result()
-                # Children before further properties: their tasks are waiting to load.
-                for incoming, task_id in reversed(chunk.children_wanted):
-                    jobs.appendleft((self.children_job, (incoming, task_id)))
+                # Children before further parents: their records are waiting to load.
+                for incoming, breezeway_id in reversed(chunk.children_wanted):
+                    jobs.appendleft((self.children_job, (incoming, breezeway_id)))
                 yield chunk
 
-    def probe_all(self, task_ids: list[str]) -> Chunk:
+    def probe_all(self, ids: list[str]) -> Chunk:
         chunk = Chunk()
-        for task_id in task_ids:
-            self.probe(task_id, chunk)
+        for breezeway_id in ids:
+            self.probe(breezeway_id, chunk)
         return chunk
 
-    def children_job(self, incoming: Incoming, task_id: str) -> Chunk:
+    def children_job(self, incoming: Incoming, breezeway_id: str) -> Chunk:
         chunk = Chunk()
-        self.fetch_children(incoming, task_id, chunk)
+        self.fetch_children(incoming, breezeway_id, chunk)
         chunk.records.append(incoming)
         return chunk
 
-    def property_tasks(self, home_id: str) -> Chunk:
+    def parent_list(self, parent_id: str) -> Chunk:
         chunk = Chunk()
         listed: list[Any] = []
         try:
-            for page in self.client.pages("/task", {"home_id": home_id}):
+            for page in self.client.pages(self.path, {self.param: parent_id}):
                 listed.extend(page)
             chunk.complete = True
         except AuthFailed:
             raise
         except Unprocessable:
-            # A "bad property" answers 422 for good: skip it, infer nothing about its tasks.
-            chunk.skipped_scope = home_id
+            # A "bad property" answers 422 for good: skip it, infer nothing about its records.
+            chunk.skipped_scope = parent_id
         except ApiError as exc:
-            chunk.fail(f"tasks of property {home_id}: {exc}", exc)
+            chunk.fail(f"{self.param}={parent_id}: {exc}", exc)
         seen = set()
         for record in listed:
             incoming = Incoming(record, state={"listed": True})
-            if isinstance(record, dict) and record.get("id") is not None:
-                task_id = str(record["id"]).strip()
-                seen.add(task_id)
-                if self.policy.wants(record, self.known.get(task_id)):
-                    chunk.children_wanted.append((incoming, task_id))
+            breezeway_id = record_id_or_none(record)
+            if breezeway_id is not None:
+                seen.add(breezeway_id)
+                if self.policy.wants(record, self.known.get(breezeway_id)):
+                    chunk.children_wanted.append((incoming, breezeway_id))
                     continue
             chunk.records.append(incoming)
         chunk.listed_ids = list(seen)
         if chunk.complete:
             # Absent from a complete list is no evidence of deletion (the API hides some
-            # tasks): each is asked for by id; only a 404 deletes. Tasks already known to be
+            # tasks): each is asked for by id; only a 404 deletes. Records already known to be
             # hidden are asked again on full sweeps only.
             chunk.to_probe = [
-                task_id
-                for task_id in sorted(self.by_property.get(home_id, set()) - seen)
-                if self.known[task_id].listed or self.policy.full_sweep
+                breezeway_id
+                for breezeway_id in sorted(self.by_parent.get(parent_id, set()) - seen)
+                if self.known[breezeway_id].listed or self.policy.full_sweep
             ]
         return chunk
 
-    def probe(self, task_id: str, chunk: Chunk) -> None:
+    def probe(self, breezeway_id: str, chunk: Chunk) -> None:
         try:
-            record = self.client.get(f"/task/{task_id}")
+            record = self.client.get(f"{self.path}/{breezeway_id}")
         except NotFound:
-            chunk.gone.append(task_id)
+            chunk.gone.append(breezeway_id)
             return
         except AuthFailed:
             raise
         except ApiError as exc:
-            chunk.fail(f"task {task_id}: {exc}", exc)
+            chunk.fail(str(exc), exc)  # it names the path
             return
         incoming = Incoming(record, state={"listed": False})
-        if isinstance(record, dict) and self.policy.wants(record, self.known.get(task_id)):
-            chunk.children_wanted.append((incoming, task_id))
+        if isinstance(record, dict) and self.policy.wants(record, self.known.get(breezeway_id)):
+            chunk.children_wanted.append((incoming, breezeway_id))
         else:
             chunk.records.append(incoming)
 
-    def fetch_children(self, incoming: Incoming, task_id: str, chunk: Chunk) -> None:
+    def fetch_children(self, incoming: Incoming, breezeway_id: str, chunk: Chunk) -> None:
         complete = True
-        for name, path in TASK_CHILD_PATHS:
+        for name, path in self.child_paths:
             try:
-                incoming.fetched[name] = self.client.records(path.format(task_id))
+                incoming.fetched[name] = self.client.records(path.format(breezeway_id))
             except NotFound:
                 return  # deleted since it was listed: the next sync's probe will see it
             except AuthFailed:
                 raise
             except ApiError as exc:
-                chunk.fail(f"{name} of task {task_id}: {exc}", exc)
+                chunk.fail(str(exc), exc)  # it names the path
                 complete = False
         if complete:
             try:

@@ -6,10 +6,7 @@ even parsed. A child row's hash covers its parsed columns, so changed children a
 by one. Only rows whose hash (or bookkeeping state) differs are sent to the database.
 """
 
-import hashlib
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -17,47 +14,9 @@ from django.db import models, transaction
 from django.db.models import Exists, OuterRef, Subquery
 
 from breezeway.keys import natural_key_constraint
-from etl.entities import (
-    ENTITIES,
-    ChildSpec,
-    EntitySpec,
-    Lookups,
-    Parsed,
-    Rejected,
-    parse,
-    parse_children,
-)
-from etl.values import RecordError, required_ident
-
-
-@dataclass
-class TableCounts:
-    inserted: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    deleted: int = 0
-
-    def add(self, other: "TableCounts") -> None:
-        for f in fields(self):
-            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
-
-    @property
-    def written(self) -> int:
-        return self.inserted + self.updated + self.deleted
-
-    def as_dict(self) -> dict[str, int]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
-
-
-@dataclass
-class Incoming:
-    """One API record to load, with what the pipeline knows besides it."""
-
-    record: Any
-    # Bookkeeping columns to set (e.g. a task's `listed`), compared like content.
-    state: dict[str, Any] = field(default_factory=dict)
-    # Child sets fetched from their own endpoints (a task's requirements and comments).
-    fetched: dict[str, list[Any]] = field(default_factory=dict)
+from etl.entities import ENTITIES, ChildSpec, EntitySpec, Lookups, Parsed, parse, parse_children
+from etl.records import Incoming, Rejected, TableCounts, content_hash, record_id
+from etl.values import RecordError
 
 
 def preferred_copy(a: Incoming, b: Incoming) -> Incoming:
@@ -80,12 +39,6 @@ def preferred_copy(a: Incoming, b: Incoming) -> Incoming:
         return a if content_hash(a.record) >= content_hash(b.record) else b
     except RecursionError:
         return a
-
-
-def content_hash(value: Any) -> str:
-    """128-bit BLAKE2b of the canonical JSON of a value (sorted keys; dates, decimals as text)."""
-    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.blake2b(canonical.encode("utf-8"), digest_size=16).hexdigest()
 
 
 def key_attnames(model: type[models.Model]) -> tuple[list[str], list[str]]:
@@ -143,24 +96,23 @@ class BatchLoader:
         }
 
     def reject(self, entity: str, record: Any, reason: str) -> None:
-        record_id = record.get("id") if isinstance(record, dict) else None
-        record_id = "" if record_id is None else str(record_id)[:64]
-        self.rejected.append(Rejected(entity, record_id, reason, record))
+        # The id as the record claims it, even an unusable one: staff look the record up by it.
+        claimed = record.get("id") if isinstance(record, dict) else None
+        claimed = "" if claimed is None else str(claimed)[:64]
+        self.rejected.append(Rejected(entity, claimed, reason, record))
 
     def load(self, batch: Iterable[Incoming]) -> dict[str, int]:
         """Write the batch in one transaction; return the primary key of each record's row."""
         records: dict[str, Incoming] = {}
         for incoming in batch:
             try:
-                if not isinstance(incoming.record, dict):
-                    raise RecordError("the record is not a JSON object")
-                record_id = required_ident(incoming.record)
+                breezeway_id = record_id(incoming.record)
             except RecordError as exc:
                 self.reject(self.spec.name, incoming.record, str(exc))
                 continue
-            other = records.get(record_id)
+            other = records.get(breezeway_id)
             if other is None or preferred_copy(incoming, other) is incoming:
-                records[record_id] = incoming
+                records[breezeway_id] = incoming
         if not records:
             return {}
         with transaction.atomic():
@@ -200,17 +152,17 @@ class BatchLoader:
         parsed_records: dict[str, Parsed] = {}
         # One bulk_create per set of bookkeeping columns, so none is overwritten by a default.
         writes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for record_id, incoming in list(records.items()):
+        for breezeway_id, incoming in list(records.items()):
             try:
                 digest = self._hash(incoming.record)
             except RecordError as exc:
                 self.reject(self.spec.name, incoming.record, str(exc))
-                del records[record_id]
+                del records[breezeway_id]
                 continue
             wanted = {**self._defaults, **incoming.state}
-            old = stored.get(record_id)
+            old = stored.get(breezeway_id)
             if old is not None:
-                pks[record_id] = old["pk"]
+                pks[breezeway_id] = old["pk"]
                 if old["content_hash"] == digest and all(
                     old[name] == value for name, value in wanted.items()
                 ):
@@ -220,14 +172,14 @@ class BatchLoader:
                 parsed = parse(self.spec, incoming.record, self.lookups)
             except RecordError as exc:
                 self.reject(self.spec.name, incoming.record, str(exc))
-                pks.pop(record_id, None)
+                pks.pop(breezeway_id, None)
                 continue
             if old is None:
                 counts.inserted += 1
             else:
                 counts.updated += 1
             self.rejected.extend(parsed.rejected)
-            parsed_records[record_id] = parsed
+            parsed_records[breezeway_id] = parsed
             row = {**parsed.row, **wanted, "content_hash": digest, "last_sync_time": self.now}
             row.update(dict.fromkeys(self._stamps, self.now))
             writes.setdefault(tuple(sorted(wanted)), []).append(row)
@@ -246,17 +198,17 @@ class BatchLoader:
         """Parent pk -> the child rows it has now, for every parent whose set is known."""
         sets: dict[int, list[dict[str, Any]]] = {}
         if child.source is not None:  # inline: known for the parents that were parsed
-            for record_id, p in parsed.items():
-                sets[pks[record_id]] = p.children[child.name]
+            for breezeway_id, p in parsed.items():
+                sets[pks[breezeway_id]] = p.children[child.name]
             return sets
         entity = f"{self.spec.name}.{child.name}"
-        for record_id, incoming in records.items():
-            if child.name not in incoming.fetched or record_id not in pks:
+        for breezeway_id, incoming in records.items():
+            if child.name not in incoming.fetched or breezeway_id not in pks:
                 continue
             rows, rejected = parse_children(child, incoming.fetched[child.name], self.lookups)
             for item, reason in rejected:
-                self.rejected.append(Rejected(entity, record_id, reason, item))
-            sets[pks[record_id]] = rows
+                self.rejected.append(Rejected(entity, breezeway_id, reason, item))
+            sets[pks[breezeway_id]] = rows
         return sets
 
     def _replace_children(self, child: ChildSpec, sets: dict[int, list[dict[str, Any]]]) -> None:

@@ -12,33 +12,27 @@ from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from breezeway.logcontext import log_context
-from breezeway.models import Property, Region, Task
+from breezeway.models import Region
 from etl.client import ApiError, AuthFailed, BreezewayClient, ClientSettings, RetriesExhausted
 from etl.credentials import credentials_for
-from etl.entities import ENTITIES, EntitySpec, Lookups
-from etl.extract import ChildPolicy, Chunk, KnownTask, TaskExtractor, extract_listing
+from etl.entities import ENTITIES, JOBS, EntitySpec, Lookups, spec_of
+from etl.extract import ChildPolicy, Chunk, Known, PerParentExtractor, extract_listing
+from etl.locking import sync_locks
 from etl.models import SyncRun
 from etl.runs import (
     DATABASE_ERRORS,
-    LOCK_ENTITY,
-    RECONCILE,
     DatabaseLost,
     describe_database_error,
     finish_run,
     mark_lost,
     record_outcome,
     sharing_lock,
-    sync_locks,
 )
 from etl.sinks import EntitySink, ListingSink, Progress, SyncContext
 from etl.tokens import DatabaseTokenStore
 
 log = logging.getLogger(__name__)
 
-# What a record points at loads before it.
-ENTITY_ORDER = ("tags", "people", "supplies", "properties", "reservations", "tasks")
-# Entities whose listing can be full (every record) or limited; full ones are "sweeps".
-SWEEPING = ("reservations", "tasks")
 AUTH_FAILED = "authentication failed"
 # In a full sweep's details when what it read was not fully synced by the same region run:
 # such a sweep does not count as the day's (full_sweep_due).
@@ -61,7 +55,7 @@ def build_lookups(region: Region, spec: EntitySpec | None = None) -> Lookups:
     """Breezeway id -> primary key of the rows of each entity that `spec` reads (None: of
     every entity any spec reads)."""
     reads = spec.reads if spec else {name for s in ENTITIES.values() for name in s.reads}
-    maps = {
+    pks = {
         name: dict(
             ENTITIES[name]
             .model.objects.filter(region=region)
@@ -69,7 +63,7 @@ def build_lookups(region: Region, spec: EntitySpec | None = None) -> Lookups:
         )
         for name in reads
     }
-    return Lookups(region=region.code, **maps)
+    return Lookups(region=region.code, pks=pks)
 
 
 def full_sweep_due(region: Region, entity: str, now: datetime) -> bool:
@@ -91,71 +85,88 @@ def full_sweep_due(region: Region, entity: str, now: datetime) -> bool:
 # --- per-entity extraction ---------------------------------------------------------------------
 
 
-def plan(spec: EntitySpec, ctx: SyncContext, entity: str) -> tuple[Iterable[Chunk], EntitySink]:
-    """The chunks an entity sync consumes, and the sink that loads them."""
-    client = ctx.client
-    if entity == RECONCILE:
-        return task_chunks(ctx, reconcile=True), EntitySink(spec, ctx)
-    if spec.name == "properties":
-        return extract_listing(client, spec.path), ListingSink(spec, ctx, scope={})
-    if spec.name == "reservations":
-        if ctx.full_sweep:
-            # Without a date filter the API lists only current stays (reference §7.1).
-            params, scope = {"checkout_date_ge": "1970-01-01"}, {}
-        else:
-            start = ctx.now.date() - timedelta(days=settings.SYNC_RESERVATION_DAYS_BACK)
-            params = {"checkout_date_ge": start.isoformat()}
-            scope = {"checkout_date__gte": start}
-        return extract_listing(client, spec.path, params), ListingSink(spec, ctx, scope)
-    if spec.name == "tasks":
-        return task_chunks(ctx), EntitySink(spec, ctx)
-    return extract_listing(client, spec.path), EntitySink(spec, ctx)
+def plan(spec: EntitySpec, ctx: SyncContext, job: str) -> tuple[Iterable[Chunk], EntitySink]:
+    """The chunks a job consumes, and the sink that loads them."""
+    if spec.listed_per is not None:
+        return per_parent_chunks(spec, ctx, reconcile=job != spec.name), EntitySink(spec, ctx)
+    params, scope = listing_filter(spec, ctx)
+    chunks = extract_listing(ctx.client, spec.path, params)
+    if spec.listing_proves_deletion:
+        return chunks, ListingSink(spec, ctx, scope)
+    return chunks, EntitySink(spec, ctx)
 
 
-def child_policy(ctx: SyncContext) -> ChildPolicy:
+def listing_filter(spec: EntitySpec, ctx: SyncContext) -> tuple[dict | None, dict]:
+    """The listing's query parameters, and the filter of the rows a complete one covers."""
+    window = spec.window
+    if window is None:
+        return None, {}
+    if ctx.full_sweep:
+        return {window.param: window.everything}, {}
+    start = ctx.now.date() - timedelta(days=getattr(settings, window.days_back_setting))
+    return {window.param: start.isoformat()}, {f"{window.field}__gte": start}
+
+
+def child_policy(spec: EntitySpec, ctx: SyncContext) -> ChildPolicy:
+    assert spec.listed_per is not None
     today = ctx.now.date()
     return ChildPolicy(
         full_sweep=ctx.full_sweep,
         window_start=today - timedelta(days=settings.SYNC_CHILD_WINDOW_DAYS_BACK),
         window_end=today + timedelta(days=settings.SYNC_CHILD_WINDOW_DAYS_AHEAD),
+        window_field=spec.listed_per.window_field,
     )
 
 
-def task_chunks(ctx: SyncContext, reconcile: bool = False) -> Iterator[Chunk]:
-    """Every listed property's tasks; or, to reconcile deletions, only the tasks no list
-    shows (hidden ones, and those of properties gone), each asked for by id."""
+def policy_name(spec: EntitySpec, ctx: SyncContext) -> str:
+    """What a run says it fetched: its child-fetch policy, or whether it swept."""
+    if spec.listed_per is not None:
+        return child_policy(spec, ctx).name
+    if spec.sweeps:
+        return "full" if ctx.full_sweep else "window"
+    return ""
+
+
+def per_parent_chunks(spec: EntitySpec, ctx: SyncContext, reconcile: bool) -> Iterator[Chunk]:
+    """Every listed parent's records (tasks per property); or, to reconcile deletions, only
+    the records no list shows (hidden ones, and those of parents gone), each asked for by id."""
+    listing = spec.listed_per
+    assert listing is not None
+    parent = ENTITIES[listing.entity]
     known = {
-        task_id: KnownTask(home_id, synced_for, listed)
-        for task_id, home_id, synced_for, listed in Task.objects.filter(
+        breezeway_id: Known(parent_id, synced_for, listed)
+        for breezeway_id, parent_id, synced_for, listed in spec.model.objects.filter(
             region=ctx.region, deleted_at__isnull=True
-        ).values_list("task_id", "home_id", "children_synced_for", "listed")
+        ).values_list(spec.id_field, listing.field, "children_synced_for", "listed")
     }
-    property_ids = list(
-        Property.objects.filter(region=ctx.region, deleted_at__isnull=True)
-        .order_by("property_id")
-        .values_list("property_id", flat=True)
+    parent_ids = list(
+        parent.model.objects.filter(region=ctx.region, deleted_at__isnull=True)
+        .order_by(parent.id_field)
+        .values_list(parent.id_field, flat=True)
     )
-    extractor = TaskExtractor(ctx.client, child_policy(ctx), known, settings.SYNC_CONCURRENCY)
+    extractor = PerParentExtractor(
+        ctx.client, spec, child_policy(spec, ctx), known, settings.SYNC_CONCURRENCY
+    )
 
     def progress(advance: int, total: int) -> None:
-        ctx.advance("tasks", advance, total)
+        ctx.advance(spec.name, advance, total)
 
     if reconcile:
-        listed_properties = set(property_ids)
+        listed_parents = set(parent_ids)
         unlisted = sorted(
-            task_id
-            for task_id, task in known.items()
-            if not task.listed or task.home_id not in listed_properties
+            breezeway_id
+            for breezeway_id, record in known.items()
+            if not record.listed or record.parent_id not in listed_parents
         )
         yield from extractor.run([], progress, probes=unlisted)
     else:
-        yield from extractor.run(property_ids, progress)
+        yield from extractor.run(parent_ids, progress)
 
 
 # --- one entity, one region -------------------------------------------------------------------
 
 
-def sync_entity(
+def run_entity_sync(
     region: Region,
     entity: str,
     client: BreezewayClient,
@@ -170,7 +181,7 @@ def sync_entity(
     """
     options = options or SyncOptions()
     with log_context(region=region.code, entity=entity):
-        spec = ENTITIES[LOCK_ENTITY.get(entity, entity)]
+        spec = spec_of(entity)
         run = SyncRun(region=region, entity=entity, started_at=timezone.now())
         try:
             with sync_locks(region.code, spec.name, spec.reads, settings.SYNC_LOCK_WAIT) as refusal:
@@ -228,9 +239,10 @@ def load_entity(
     """Extract and load one entity under its locks; record the outcome on `run`."""
     region, entity, now = run.region, run.entity, run.started_at
     log.info("%s sync of %s started (run %s)", entity, region.code, run.pk)
+    reconciling = entity != spec.name  # a reconcile job: no listing, so no sweep either
     full = options.full_sweep
     if full is None:
-        full = entity in SWEEPING and full_sweep_due(region, entity, now)
+        full = spec.sweeps and not reconciling and full_sweep_due(region, entity, now)
     ctx = SyncContext(region, client, build_lookups(region, spec), now, full, options.progress)
     calls, retries = client.calls, client.retries
     cleaned, notes_from = client.cleaned, len(client.cleaned_notes)
@@ -253,7 +265,7 @@ def load_entity(
         run.details = {"retryable": isinstance(exc, RetriesExhausted | httpx.HTTPError)}
         return finish_run(run, status=SyncRun.Status.FAILED, error=str(exc))
     except DATABASE_ERRORS:
-        raise  # sync_entity records it once the database answers again
+        raise  # run_entity_sync records it once the database answers again
     except BaseException as exc:
         # A bug, a time limit: leave a truthful run record, re-raise.
         try:
@@ -261,10 +273,8 @@ def load_entity(
         except DATABASE_ERRORS:
             pass
         raise
-    if entity == "tasks":
-        outcome.child_policy = child_policy(ctx).name
-    elif entity in SWEEPING:
-        outcome.child_policy = "full" if full else "window"
+    if not reconciling:
+        outcome.child_policy = policy_name(spec, ctx)
     if full and incomplete:
         outcome.details[SWEEP_INCOMPLETE] = (
             f"{', '.join(sorted(incomplete))} not synced successfully by the same region run"
@@ -307,17 +317,17 @@ def make_client(region: Region, transport: httpx.BaseTransport | None = None) ->
 
 
 def ordered(entities: Iterable[str] | None) -> list[str]:
-    wanted = set(entities or ENTITY_ORDER)
-    unknown = wanted - set(ENTITY_ORDER) - {RECONCILE}
+    wanted = set(entities or ENTITIES)
+    unknown = wanted - set(JOBS)
     if unknown:
         raise ValueError(
             f"unknown entit{'y' if len(unknown) == 1 else 'ies'} {', '.join(sorted(unknown))}; "
-            f"choose from {', '.join(ENTITY_ORDER)}"
+            f"choose from {', '.join(ENTITIES)}"
         )
-    return [name for name in (*ENTITY_ORDER, RECONCILE) if name in wanted]
+    return [name for name in JOBS if name in wanted]
 
 
-def sync_region(
+def run_region_sync(
     region_code: str, entities: Iterable[str] | None = None, options: SyncOptions | None = None
 ) -> list[SyncRun]:
     """Sync the entities of one region in load order; one SyncRun each.
@@ -333,7 +343,7 @@ def sync_region(
                 for index, name in enumerate(names):
                     incomplete = [r.entity for r in runs if r.status != SyncRun.Status.SUCCESS]
                     try:
-                        run = sync_entity(region, name, client, options, incomplete)
+                        run = run_entity_sync(region, name, client, options, incomplete)
                     except DatabaseLost as exc:
                         raise DatabaseLost(
                             str(exc), runs + exc.runs, names[index:], exc.unrecorded

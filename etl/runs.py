@@ -1,26 +1,15 @@
-"""Run records and the advisory locks that keep one sync per (region, entity) at a time."""
+"""Run records: a sync's outcome, its rejected records, and runs a failure left unfinished."""
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.db import (
-    DEFAULT_DB_ALIAS,
-    DatabaseError,
-    InterfaceError,
-    OperationalError,
-    connection,
-    connections,
-)
+from django.db import InterfaceError, OperationalError
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
-from breezeway.locks import REMEDIATION_LOCK, sync_data_key, sync_lock_key
-from etl.entities import ENTITIES, Rejected
-from etl.load import TableCounts, content_hash
+from etl.entities import JOBS, RECONCILE_JOBS
 from etl.models import RejectedRecord, SyncRun
-from etl.sinks import Outcome
+from etl.records import Outcome, Rejected, TableCounts, content_hash
 from etl.values import kept_payload
 
 log = logging.getLogger(__name__)
@@ -33,11 +22,7 @@ WORKER_LOST = (
 DATABASE_LOST = "database unavailable"
 # What PostgreSQL (or the network to it) going away raises; worth another try later.
 DATABASE_ERRORS = (OperationalError, InterfaceError)
-# The deletion reconciler asks for tasks one by one; it shares the tasks sync's lock.
-RECONCILE = "task_deletions"
-LOCK_ENTITY = {RECONCILE: "tasks"}
 REASON_KEPT = 2000  # characters of a rejection's reason (it may quote a huge value)
-LOCK_GAVE_UP = ("55P03", "40P01")  # lock_timeout reached; deadlock detected
 
 
 class DatabaseLost(Exception):
@@ -81,70 +66,6 @@ def describe_database_error(exc: BaseException) -> str:
     )
 
 
-@contextmanager
-def sync_locks(
-    region_code: str, entity: str, reads: tuple[str, ...] = (), wait: float = 0.0, data: bool = True
-) -> Iterator[str | None]:
-    """Take a sync's locks; yield None, or why the sync must not run.
-
-    The locks live on a database connection of their own that nothing else uses or closes (a
-    thread closing its own connection, as a request thread may, cannot drop them), and they
-    are released by closing it, which works even when the database went away. Taken in order:
-    the remediation lock shared and the run key, without waiting; then, unless `data` is
-    False, the data keys of `entity` (exclusive) and of what it `reads` (shared) in load order,
-    each waiting up to `wait` seconds for another run of the region to finish with them.
-    """
-    if connection.vendor != "postgresql":
-        yield None  # SQLite (the demo) runs one process at a time
-        return
-    holder = connections.create_connection(DEFAULT_DB_ALIAS)
-    try:
-        yield _take_locks(holder, region_code, entity, reads if data else None, wait)
-    finally:
-        try:
-            holder.close()
-        except DatabaseError:
-            pass  # a dead connection holds nothing any more
-
-
-def _take_locks(
-    holder: Any, region_code: str, entity: str, reads: tuple[str, ...] | None, wait: float
-) -> str | None:
-    with holder.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock_shared(%s)", [REMEDIATION_LOCK])
-        if not cursor.fetchone()[0]:
-            return "the duplicate remediation is running"
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [sync_lock_key(region_code, entity)])
-        if not cursor.fetchone()[0]:
-            return f"another sync of {entity} for region {region_code} is running"
-        if reads is None:
-            return None
-        # One fixed order for every run, so two runs never wait for each other in a circle.
-        order = list(ENTITIES)
-        wanted = sorted(
-            {entity: True, **dict.fromkeys(reads, False)}.items(),
-            key=lambda item: order.index(item[0]),
-        )
-        cursor.execute("SELECT set_config('lock_timeout', %s, false)", [f"{int(wait * 1000)}ms"])
-        for name, exclusive in wanted:
-            key = sync_data_key(region_code, name)
-            waiting = wait > 0
-            function = "pg_advisory_lock" if waiting else "pg_try_advisory_lock"
-            function += "" if exclusive else "_shared"
-            try:
-                cursor.execute(f"SELECT {function}(%s)", [key])
-                # pg_advisory_lock returns once it has the lock; the try form says.
-                taken = waiting or cursor.fetchone()[0]
-            except OperationalError as exc:
-                if getattr(exc.__cause__, "sqlstate", None) not in LOCK_GAVE_UP:
-                    raise
-                taken = False
-            if not taken:
-                doing = "reading" if exclusive else "writing"
-                return f"another run of region {region_code} is {doing} {name} (waited {wait:g} s)"
-    return None
-
-
 def run_status(outcome: Outcome) -> str:
     if not outcome.errors:
         return SyncRun.Status.SUCCESS
@@ -152,10 +73,17 @@ def run_status(outcome: Outcome) -> str:
     return SyncRun.Status.PARTIAL if loaded else SyncRun.Status.FAILED
 
 
-def sharing_lock(entity: str) -> list[str]:
-    """The entities whose syncs take the same lock as this one's."""
-    lock = LOCK_ENTITY.get(entity, entity)
-    return [e for e in (*ENTITIES, RECONCILE) if LOCK_ENTITY.get(e, e) == lock]
+def locked_entity(job: str) -> str:
+    """The entity whose locks a job takes: its own, or the one whose deletions it reconciles
+    (a name no longer known, as old runs may hold, stands for itself)."""
+    spec = RECONCILE_JOBS.get(job)
+    return spec.name if spec else job
+
+
+def sharing_lock(job: str) -> list[str]:
+    """The jobs that take the same locks as this one (an entity and its reconcile job)."""
+    entity = locked_entity(job)
+    return [other for other in dict.fromkeys((*JOBS, job)) if locked_entity(other) == entity]
 
 
 def mark_lost(runs: QuerySet) -> int:
@@ -163,25 +91,6 @@ def mark_lost(runs: QuerySet) -> int:
     return runs.filter(status=SyncRun.Status.RUNNING).update(
         status=SyncRun.Status.FAILED, error=WORKER_LOST, finished_at=timezone.now()
     )
-
-
-def sweep_lost_runs() -> int:
-    """Mark failed every `running` run whose locks nobody holds any more; return how many."""
-    marked = 0
-    pairs = (
-        SyncRun.objects.filter(status=SyncRun.Status.RUNNING)
-        .values_list("region_id", "entity")
-        .distinct()
-    )
-    for region_code, entity in pairs:
-        with sync_locks(region_code, LOCK_ENTITY.get(entity, entity), data=False) as refusal:
-            if refusal is None:  # free: whoever was running this pair is gone
-                marked += mark_lost(
-                    SyncRun.objects.filter(region_id=region_code, entity__in=sharing_lock(entity))
-                )
-    if marked:
-        log.warning("marked %d sync run(s) failed: %s", marked, WORKER_LOST)
-    return marked
 
 
 def record_outcome(run: SyncRun, outcome: Outcome) -> SyncRun:
@@ -259,6 +168,3 @@ def finish_run(run: SyncRun, status: str, error: str = "") -> SyncRun:
     run.finished_at = timezone.now()
     run.save()
     return run
-
-
-# --- a region ---------------------------------------------------------------------------------

@@ -2,19 +2,20 @@
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
 from django.db.models import F
 
-from breezeway.models import Property, Region, Reservation, Task
+from breezeway.models import Region
 from etl.client import BreezewayClient
-from etl.entities import EntitySpec, Lookups
+from etl.entities import ENTITIES, EntitySpec, Lookups
 from etl.extract import Chunk
-from etl.load import BatchLoader, TableCounts, repair_links
+from etl.load import BatchLoader, repair_links
+from etl.records import Outcome, record_id_or_none
 
-# Complete listings in a row that must miss a property or reservation before it is deleted.
+# Complete listings in a row that must miss a record before it is deleted.
 MISSING_LISTINGS_TO_DELETE = 2
 
 Progress = Callable[[str, int, int | None], None]  # (label, advance, total)
@@ -32,19 +33,6 @@ class SyncContext:
     def advance(self, label: str, advance: int, total: int | None = None) -> None:
         if self.progress:
             self.progress(label, advance, total)
-
-
-@dataclass
-class Outcome:
-    """What one entity sync did, before it becomes a SyncRun."""
-
-    counts: dict[str, TableCounts] = field(default_factory=dict)
-    fetched: int = 0
-    errors: list[str] = field(default_factory=list)
-    rejected: list = field(default_factory=list)
-    child_policy: str = ""
-    details: dict = field(default_factory=dict)
-    load_seconds: float = 0.0
 
 
 class EntitySink:
@@ -66,8 +54,9 @@ class EntitySink:
         if chunk.retryable:
             self.outcome.details["retryable"] = True
         for incoming in chunk.records:
-            if isinstance(incoming.record, dict) and incoming.record.get("id") is not None:
-                self.seen.add(str(incoming.record["id"]).strip())
+            breezeway_id = record_id_or_none(incoming.record)
+            if breezeway_id is not None:
+                self.seen.add(breezeway_id)
         self.buffer.extend(chunk.records)
         if len(self.buffer) >= settings.SYNC_BATCH_SIZE:
             self.flush()
@@ -83,9 +72,10 @@ class EntitySink:
         self.buffer = []
         self.outcome.load_seconds += time.perf_counter() - started
 
-    def mark_deleted(self, task_ids: list[str]) -> None:
-        deleted = Task.objects.filter(
-            region=self.ctx.region, task_id__in=task_ids, deleted_at__isnull=True
+    def mark_deleted(self, ids: list[str]) -> None:
+        """Mark deleted the rows of records the API answered 404 for."""
+        deleted = self.spec.model.objects.filter(
+            region=self.ctx.region, deleted_at__isnull=True, **{f"{self.spec.id_field}__in": ids}
         ).update(deleted_at=self.ctx.now)
         self.outcome.counts[self.spec.name].deleted += deleted
 
@@ -126,12 +116,19 @@ class ListingSink(EntitySink):
         )
         deleted = self.spec.model.objects.filter(pk__in=gone).update(deleted_at=self.ctx.now)
         outcome.counts[self.spec.name].deleted += deleted
-        if gone and self.spec.model is Property:
-            # The API lists no reservation of a property it no longer has: they go with it.
-            # (Its tasks are asked for one by one on the next full sweep: 404 deletes them.)
-            cascaded = Reservation.objects.filter(
-                property_id__in=gone, deleted_at__isnull=True
-            ).update(deleted_at=self.ctx.now)
-            outcome.details["reservations_deleted_with_properties"] = cascaded
+        if gone:
+            self.delete_dependents(gone, outcome)
         outcome.load_seconds += time.perf_counter() - started
         return outcome
+
+    def delete_dependents(self, gone: list[int], outcome: Outcome) -> None:
+        """Delete the rows the API no longer lists once their parent is gone (a property's
+        reservations; its tasks are asked for one by one on the next full sweep instead)."""
+        for spec in ENTITIES.values():
+            for ref in spec.references:
+                if ref.entity != self.spec.name or not ref.deleted_with_parent:
+                    continue
+                cascaded = spec.model.objects.filter(
+                    **{f"{ref.field}__in": gone}, deleted_at__isnull=True
+                ).update(deleted_at=self.ctx.now)
+                outcome.details[f"{spec.name}_deleted_with_{self.spec.name}"] = cascaded

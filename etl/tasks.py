@@ -12,15 +12,15 @@ from breezeway.celery import close_stale_connections
 from breezeway.logcontext import log_context
 from breezeway.models import Region
 from etl.credentials import has_credentials
+from etl.entities import RECONCILE_JOBS
+from etl.locking import sweep_lost_runs
 from etl.models import SyncRun
-from etl.pipeline import SyncOptions, ordered
-from etl.pipeline import sync_region as run_region
+from etl.pipeline import SyncOptions, ordered, run_region_sync
 from etl.runs import (
     DATABASE_ERRORS,
     DatabaseLost,
     describe_database_error,
     record_unrecorded,
-    sweep_lost_runs,
 )
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ def run_and_retry(
         # Runs the previous attempt could not record during an outage: recorded before any
         # lock is taken, or the next run of the pair would call them "lost".
         record_unrecorded(unrecorded)
-        runs = run_region(region, entities, SyncOptions(full_sweep=full_sweep))
+        runs = run_region_sync(region, entities, SyncOptions(full_sweep=full_sweep))
     except SoftTimeLimitExceeded:
         log.error("sync of %s %s stopped at its soft time limit", region, entities or "all")
         raise
@@ -137,11 +137,12 @@ def sync_all(entities: list[str] | None = None, full_sweep: bool | None = None) 
 
 @shared_task(name="etl.reconcile_deletions")
 def reconcile_deletions() -> list[str]:
-    """Ask the API for every task no list shows any more, in every syncable region (404:
-    deleted; 200: kept and refreshed)."""
+    """Ask the API for every record no list shows any more (tasks), in every syncable region
+    (404: deleted; 200: kept and refreshed)."""
     codes = [region.code for region in syncable_regions()]
     for code in codes:
-        sync_entity.delay(code, "task_deletions")
+        for job in RECONCILE_JOBS:
+            sync_entity.delay(code, job)
     return codes
 
 

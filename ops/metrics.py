@@ -13,9 +13,8 @@ from prometheus_client.registry import Collector
 
 from breezeway.models import Region
 from dedup.models import DuplicateSnapshot
+from etl.entities import JOBS
 from etl.models import RejectedRecord, SyncRun
-from etl.pipeline import ENTITY_ORDER
-from etl.runs import RECONCILE
 from ops.models import Alert
 
 log = logging.getLogger(__name__)
@@ -53,7 +52,7 @@ def latest_runs() -> dict[tuple[str, str], dict[str, dict]]:
     Two queries, whatever the history: one row per region whose subqueries each find one
     latest run through the (region, entity, -started_at) index, then those runs by id. (A
     window over every run would sort the whole table on every scrape: 1.5 s a year on.)"""
-    entities = [*ENTITY_ORDER, RECONCILE]
+    entities = list(JOBS)
     subqueries = {}
     for kind, statuses in LATEST.items():
         for index, entity in enumerate(entities):

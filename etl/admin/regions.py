@@ -20,8 +20,8 @@ from breezeway.admin.base import EMPTY, AdminBase, changelist_link, changelist_u
 from breezeway.admin.display import datetime_text
 from breezeway.models import Region
 from etl.credentials import credential_variables
+from etl.entities import ENTITY_NAMES
 from etl.models import SyncRun
-from etl.pipeline import ENTITY_ORDER
 from etl.tasks import sync_region
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def scheduled_sync(task: PeriodicTask) -> tuple[str | None, tuple[str, ...]] | N
         log.warning("cannot read the arguments of %r", task.name)
         return None
     entities = [given["entity"]] if given.get("entity") else given.get("entities")
-    return given.get("region"), tuple(entities or ENTITY_ORDER)
+    return given.get("region"), tuple(entities or ENTITY_NAMES)
 
 
 def sync_schedule() -> list[tuple[str | None, tuple[str, ...], timedelta]]:
@@ -98,7 +98,7 @@ def entity_intervals(
         if region in (None, region_code):
             for entity in entities:
                 intervals[entity] = min(interval, intervals.get(entity, interval))
-    return {entity: intervals.get(entity, DEFAULT_SYNC_INTERVAL) for entity in ENTITY_ORDER}
+    return {entity: intervals.get(entity, DEFAULT_SYNC_INTERVAL) for entity in ENTITY_NAMES}
 
 
 def success_field(entity: str) -> str:
@@ -169,7 +169,7 @@ class RegionAdmin(AdminBase):
                 .order_by("-started_at", "-id")
                 .values("finished_at")[:1]
             )
-            for entity in ENTITY_ORDER
+            for entity in ENTITY_NAMES
         }
         return queryset.annotate(**latest)
 
@@ -248,7 +248,7 @@ class RegionAdmin(AdminBase):
         intervals = getattr(obj, "sync_intervals", None) or {}
         now = timezone.now()
         rows = []
-        for entity in ENTITY_ORDER:
+        for entity in ENTITY_NAMES:
             at = getattr(obj, success_field(entity), None)
             due = STALE_AFTER_INTERVALS * intervals.get(entity, DEFAULT_SYNC_INTERVAL)
             # Inactive regions are not synced by beat: nothing of theirs is overdue.

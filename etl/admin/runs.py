@@ -20,8 +20,8 @@ from breezeway.admin.base import (
     pretty_json,
 )
 from breezeway.admin.filters import values_filter
+from etl.entities import JOBS
 from etl.models import RejectedRecord, SyncRun
-from etl.pipeline import ENTITY_ORDER, RECONCILE
 
 STATUS_COLOURS = {
     SyncRun.Status.SUCCESS: "#2e7d32",  # green
@@ -53,7 +53,7 @@ class EntityFilter(admin.SimpleListFilter):
     parameter_name = "entity"
 
     def lookups(self, request: HttpRequest, model_admin: object) -> list[tuple[str, str]]:
-        return [(name, name) for name in (*ENTITY_ORDER, RECONCILE)]
+        return [(name, name) for name in JOBS]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         return queryset.filter(entity=self.value()) if self.value() else queryset

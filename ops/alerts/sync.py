@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from breezeway.admin.display import datetime_text
 from breezeway.models import Region
+from etl.entities import ENTITY_NAMES
 from etl.models import SyncRun
-from etl.pipeline import ENTITY_ORDER
 from etl.tasks import syncable_regions
 from ops.alerts.conditions import Condition
 from ops.alerts.redact import redacted
@@ -27,12 +27,12 @@ ERROR_CHARS = 200
 def max_age(entity: str) -> timedelta:
     """How long an entity may go without a successful sync (ALERT_SYNC_MAX_AGE_HOURS)."""
     hours = settings.ALERT_SYNC_MAX_AGE_HOURS
-    unknown = set(hours) - {"default", *ENTITY_ORDER}
+    unknown = set(hours) - {"default", *ENTITY_NAMES}
     if unknown:
         # A misspelt entity would silently fall back to the default: refuse it loudly.
         raise ImproperlyConfigured(
             f"ALERT_SYNC_MAX_AGE_HOURS names no entity {sorted(unknown)}; "
-            f"entities: {', '.join(ENTITY_ORDER)}."
+            f"entities: {', '.join(ENTITY_NAMES)}."
         )
     return timedelta(hours=hours.get(entity, hours["default"]))
 
@@ -70,7 +70,7 @@ def stale_syncs(now: datetime | None = None) -> list[Condition]:
     }
     conditions = []
     for region in regions:
-        for entity in ENTITY_ORDER:
+        for entity in ENTITY_NAMES:
             limit = max_age(entity)
             at = last_success.get((region.code, entity))
             # A region registered a moment ago has had no chance to sync yet.

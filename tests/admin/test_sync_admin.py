@@ -14,8 +14,8 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from breezeway import models as m
 from etl.admin.regions import entity_intervals, sync_schedule
+from etl.entities import ENTITY_NAMES
 from etl.models import ApiToken, RejectedRecord, SyncRun
-from etl.pipeline import ENTITY_ORDER
 
 HOURLY_SYNC_TASK = "Hourly sync: reservations and tasks"  # etl/migrations/0002
 
@@ -196,7 +196,7 @@ def test_missing_credentials_name_the_variables(
 
 def every_entity(region: m.Region, age: timedelta, **ages: timedelta) -> None:
     """A successful run of each entity `age` ago (or its own age from `ages`)."""
-    for entity in ENTITY_ORDER:
+    for entity in ENTITY_NAMES:
         run(region, "success", ages.get(entity, age), entity=entity)
 
 
@@ -231,7 +231,7 @@ def test_a_region_whose_tasks_fail_is_not_fresh_because_its_tags_synced(
     }
     oldest = [line for line in row.split('class="sync-entity')[1:] if "sync-oldest" in line]
     assert len(oldest) == 1 and ">tasks: " in oldest[0] and "(oldest)" in oldest[0]
-    assert all(f">{entity}: " in row for entity in ENTITY_ORDER), lines
+    assert all(f">{entity}: " in row for entity in ENTITY_NAMES), lines
     # Each entity's time links to its successful runs.
     assert "entity=tasks&amp;status__exact=success" in row
 

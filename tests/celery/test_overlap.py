@@ -11,9 +11,8 @@ import pytest
 from django.db import connection
 
 from etl import tasks
-from etl.entities import ENTITIES
+from etl.entities import ENTITIES, ENTITY_NAMES
 from etl.models import SyncRun
-from etl.pipeline import ENTITY_ORDER
 from etl.runs import DATABASE_LOST, WORKER_LOST
 from tests.celery.conftest import wait_until
 from tests.support.mirror import mirror_differences
@@ -59,7 +58,7 @@ def test_overlapping_syncs_of_one_region_end_equal_to_a_clean_sync(stack) -> Non
     workers = [stack.worker(concurrency=3, SYNC_LOCK_WAIT="30") for _ in range(2)]
     for _ in range(COPIES):
         tasks.sync_all.delay()
-    expected = COPIES * len(codes) * len(ENTITY_ORDER)
+    expected = COPIES * len(codes) * len(ENTITY_NAMES)
     wait_until(
         lambda: finished().count() == expected and not runs().filter(status="running").exists(),
         60,
@@ -74,7 +73,7 @@ def test_overlapping_syncs_of_one_region_end_equal_to_a_clean_sync(stack) -> Non
     for code in codes:
         # Every entity landed at least once, and the mirror equals the truth link for link:
         # no reservation or task lacks the property or reservation the API gives it.
-        for entity in ENTITY_ORDER:
+        for entity in ENTITY_NAMES:
             assert finished(code, entity).filter(status="success").exists(), (code, entity)
         assert mirror_differences(code, stack.sim.snapshot(companies[code].company_id)) == []
     # The copies really overlapped: runs were refused, and runs of one region from different
@@ -132,7 +131,7 @@ def test_a_database_outage_mid_sync_is_retried_by_celery(stack, entity, down, de
     # Celery tries the region again after SYNC_TASK_RETRY_DELAYS: what did not finish.
     wait_until(
         lambda: (
-            finished(code).count() == len(ENTITY_ORDER) + 1
+            finished(code).count() == len(ENTITY_NAMES) + 1
             and not runs().filter(status="running").exists()
         ),
         60,
@@ -141,10 +140,10 @@ def test_a_database_outage_mid_sync_is_retried_by_celery(stack, entity, down, de
     worker.wait_for(f"retrying in {delays}s", 10)
     worker.wait_for(f"retry: Retry in {delays}s", 10)
     by_entity = {
-        name: sorted(finished(code, name).values_list("status", flat=True)) for name in ENTITY_ORDER
+        name: sorted(finished(code, name).values_list("status", flat=True)) for name in ENTITY_NAMES
     }
     assert by_entity == {
-        **{name: ["success"] for name in ENTITY_ORDER},
+        **{name: ["success"] for name in ENTITY_NAMES},
         entity: ["failed", "success"],
     }, by_entity
     assert mirror_differences(code, stack.sim.snapshot(company.company_id)) == []

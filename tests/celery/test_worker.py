@@ -6,9 +6,9 @@ from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from breezeway import models as m
 from etl import tasks
-from etl.entities import REQUIREMENTS, parse_children
+from etl.entities import ENTITY_NAMES, REQUIREMENTS, parse_children
 from etl.models import SyncRun
-from etl.pipeline import ENTITY_ORDER, build_lookups
+from etl.pipeline import build_lookups
 from etl.runs import WORKER_LOST
 from tests.celery.conftest import wait_until
 from tests.support.mirror import mirror_differences
@@ -43,7 +43,7 @@ def test_sync_all_fans_out_and_every_region_lands(stack) -> None:
     assert queued.id
     codes = [c.code for c in stack.sim.companies]
     wait_until(
-        lambda: finished().count() == len(codes) * len(ENTITY_ORDER), 120, "every region's runs"
+        lambda: finished().count() == len(codes) * len(ENTITY_NAMES), 120, "every region's runs"
     )
     assert set(finished().values_list("status", flat=True)) == {"success"}
     for company in stack.sim.companies:
@@ -112,7 +112,7 @@ def test_a_region_whose_api_fails_does_not_stop_the_others(stack) -> None:
     env = {f"BREEZEWAY_{bad.code.upper()}_CLIENT_SECRET": "wrong"}
     stack.worker(concurrency=2, **env)
     tasks.sync_all.delay()
-    wait_until(lambda: finished().count() == 2 * len(ENTITY_ORDER), 120, "both regions")
+    wait_until(lambda: finished().count() == 2 * len(ENTITY_NAMES), 120, "both regions")
     assert set(finished(good.code).values_list("status", flat=True)) == {"success"}
     assert set(finished(bad.code).values_list("status", flat=True)) == {"failed"}
     assert all("authentication" in e for e in finished(bad.code).values_list("error", flat=True))

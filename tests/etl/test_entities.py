@@ -14,7 +14,9 @@ from etl.entities import (
 )
 from etl.values import RecordError
 
-LOOKUPS = Lookups(region="r1", properties={"10": 100}, reservations={"20": 200}, tags={"7": 70})
+LOOKUPS = Lookups(
+    region="r1", pks={"properties": {"10": 100}, "reservations": {"20": 200}, "tags": {"7": 70}}
+)
 
 
 def task(**overrides: object) -> dict:

@@ -13,9 +13,10 @@ from django.db import connection, connections
 
 from breezeway import models as m
 from etl.extract import Chunk
-from etl.load import Incoming, preferred_copy
+from etl.load import preferred_copy
 from etl.models import SyncRun
-from etl.pipeline import SyncOptions, full_sweep_due, make_client, sync_entity, sync_region
+from etl.pipeline import SyncOptions, full_sweep_due, make_client, run_entity_sync, run_region_sync
+from etl.records import Incoming
 from etl.runs import WORKER_LOST, DatabaseLost
 from tests.etl.test_sync import SYNCED_TABLES, rows_written_by_server
 from tests.support.mirror import mirror_differences
@@ -104,9 +105,9 @@ def test_reservations_never_load_while_properties_are_being_written(
     settings.SYNC_LOCK_WAIT = 0
     settings.SYNC_PAGE_SIZE = 2  # ten pages: the properties sync lasts a second
     sim.faults.latency = 0.1
-    thread, out = in_thread(sync_region, code, ["properties"], in_process(sim))
+    thread, out = in_thread(run_region_sync, code, ["properties"], in_process(sim))
     wait_for(lambda: running("properties"))
-    (skipped,) = sync_region(code, ["reservations"], in_process(sim))
+    (skipped,) = run_region_sync(code, ["reservations"], in_process(sim))
     assert skipped.status == "skipped"
     assert "writing properties" in skipped.error
     thread.join()
@@ -115,9 +116,9 @@ def test_reservations_never_load_while_properties_are_being_written(
     # Waiting instead: the reservations load once the properties are in, every link set.
     settings.SYNC_LOCK_WAIT = 30
     m.Property.objects.all().delete()
-    thread, out = in_thread(sync_region, code, ["properties"], in_process(sim))
+    thread, out = in_thread(run_region_sync, code, ["properties"], in_process(sim))
     wait_for(lambda: running("properties"))
-    (waited,) = sync_region(code, ["reservations"], in_process(sim))
+    (waited,) = run_region_sync(code, ["reservations"], in_process(sim))
     thread.join()
     assert waited.status == "success" and waited.inserted > 0
     assert not m.Reservation.objects.filter(property__isnull=True).exists()
@@ -131,9 +132,9 @@ def test_a_properties_sync_waits_for_readers_and_is_skipped_after_the_wait(
     settings.SYNC_LOCK_WAIT = 0.2
     settings.SYNC_PAGE_SIZE = 5
     sim.faults.latency = 0.1
-    thread, _ = in_thread(sync_region, code, ["reservations"], in_process(sim))
+    thread, _ = in_thread(run_region_sync, code, ["reservations"], in_process(sim))
     wait_for(lambda: running("reservations"))
-    (properties,) = sync_region(code, ["properties"], in_process(sim))
+    (properties,) = run_region_sync(code, ["properties"], in_process(sim))
     thread.join()
     assert properties.status == "skipped"
     assert "reading properties" in properties.error and "waited 0.2 s" in properties.error
@@ -186,7 +187,7 @@ def test_a_database_outage_fails_the_run_truthfully_and_keeps_what_was_committed
     settings.SYNC_PAGE_SIZE = 2  # ten pages,
     settings.SYNC_BATCH_SIZE = 4  # a batch committed every second page
     sim.faults.latency = 0.05
-    thread, out = in_thread(sync_region, code, ["properties", "reservations"], in_process(sim))
+    thread, out = in_thread(run_region_sync, code, ["properties", "reservations"], in_process(sim))
     wait_for(lambda: m.Property.objects.count() >= 8)
     connection.close()  # ours goes too; the next query reconnects
     assert restart_database() >= 2  # the sync's connection and its lock holder
@@ -250,7 +251,7 @@ def test_a_sync_in_a_threaded_web_server_keeps_its_locks(sim, regions, settings)
 
     def app(environ, start_response):
         try:
-            runs = sync_region(code, ["tags"])
+            runs = run_region_sync(code, ["tags"])
             body = runs[0].status.encode()
         finally:
             connections.close_all()
@@ -268,7 +269,7 @@ def test_a_sync_in_a_threaded_web_server_keeps_its_locks(sim, regions, settings)
         wait_for(lambda: running("tags"))
         time.sleep(0.3)  # past the token: the request thread's store has been used
         with make_client(regions[0]) as client:
-            second = sync_entity(regions[0], "tags", client)
+            second = run_entity_sync(regions[0], "tags", client)
         assert second.status == "skipped", second.error
         assert "another sync of tags" in second.error
         thread.join()

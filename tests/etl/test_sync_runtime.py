@@ -11,7 +11,7 @@ from django.db import connection, connections
 from breezeway import models as m
 from breezeway.locks import REMEDIATION_LOCK
 from etl.models import ApiToken, RejectedRecord, SyncRun
-from etl.pipeline import SyncOptions, sync_region
+from etl.pipeline import SyncOptions, run_region_sync
 from tests.support.mirror import mirror_differences
 
 
@@ -25,7 +25,7 @@ def test_two_syncs_of_one_region_at_once_one_is_skipped(sim, regions, run_sync) 
         try:
             start.wait()
             transport = httpx.WSGITransport(app=sim.app)
-            results[name] = sync_region(
+            results[name] = run_region_sync(
                 regions[0].code, ["tasks"], SyncOptions(transport=transport)
             )
         finally:
@@ -86,7 +86,7 @@ def test_failed_child_calls_make_the_run_partial_and_are_fetched_again(
     run_sync(entities=["tags", "properties", "reservations"])
     sim.faults.fail_paths = [{"path": "/task/{id}/comments", "status": 500}]
     (tasks,) = run_sync(entities=["tasks"])
-    assert tasks.status == "partial" and "comments of task" in tasks.error
+    assert tasks.status == "partial" and "/comments: HTTP 500" in tasks.error
     assert not m.Task.objects.exclude(children_synced_for=None).exists()
     sim.faults.fail_paths = []
     (tasks,) = run_sync(entities=["tasks"], full_sweep=False)

@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 
 from breezeway.models import Region
+from etl.entities import ENTITY_NAMES
 from etl.models import SyncRun
-from etl.pipeline import ENTITY_ORDER
 from ops.alerts import check
 from ops.alerts.check import check_alerts
 from ops.models import Alert
@@ -31,7 +31,7 @@ def registered_long_ago(region: Region) -> None:
 
 def test_an_entity_without_a_recent_success_is_stale_by_its_own_limit(sim1) -> None:
     registered_long_ago(sim1)
-    for entity in ENTITY_ORDER:
+    for entity in ENTITY_NAMES:
         # Hourly entities may be 3 h old, the daily ones 26 h.
         sync_run(sim1, entity, "success", hours_ago=2 if entity in HOURLY else 20)
     sync_run(sim1, "tasks", "success", hours_ago=5)  # older: the latest still counts
@@ -59,7 +59,7 @@ def test_a_region_never_synced_is_stale_only_once_its_limit_has_passed(sim1) -> 
 
     registered_long_ago(sim1)
     check_alerts()
-    assert open_keys() == {f"sync_stale:sim1:{entity}" for entity in ENTITY_ORDER}
+    assert open_keys() == {f"sync_stale:sim1:{entity}" for entity in ENTITY_NAMES}
     assert "no successful sync ever" in Alert.objects.filter(entity="tasks").get().message
 
 

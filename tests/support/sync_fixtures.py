@@ -8,7 +8,7 @@ import pytest
 from breezeway.models import Region
 from etl.credentials import credential_variables
 from etl.models import SyncRun
-from etl.pipeline import SyncOptions, sync_region
+from etl.pipeline import SyncOptions, run_region_sync
 from simulator import Simulator, SimulatorConfig
 
 SIM_URL = "http://simulator.test"
@@ -58,7 +58,7 @@ def run_sync(sim, regions) -> Iterator[Callable[..., list[SyncRun]]]:
         region: str | None = None, entities: list[str] | None = None, **options: object
     ) -> list[SyncRun]:
         transport = httpx.WSGITransport(app=sim.app)
-        return sync_region(
+        return run_region_sync(
             region or regions[0].code, entities, SyncOptions(transport=transport, **options)
         )
 

@@ -8,8 +8,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from breezeway.models import Region
 from etl.credentials import credential_variables, has_credentials
+from etl.entities import ENTITY_NAMES, JOBS, RECONCILE_JOBS
 from etl.models import SyncRun
-from etl.pipeline import ENTITY_ORDER, RECONCILE, SyncOptions, sync_region
+from etl.pipeline import SyncOptions, run_region_sync
 from etl.runs import DATABASE_ERRORS, DatabaseLost, describe_database_error
 
 FAILING = (SyncRun.Status.FAILED, SyncRun.Status.PARTIAL)
@@ -63,10 +64,14 @@ class Command(BaseCommand):
             "--entity",
             action="append",
             dest="entities",
-            choices=[*ENTITY_ORDER, RECONCILE],
+            choices=list(JOBS),
             metavar="NAME",
-            help=f"repeatable; one of {', '.join(ENTITY_ORDER)} (default: all, in that order), "
-            f"or {RECONCILE}: ask for every task no list shows (hidden ones, deleted ones)",
+            help=f"repeatable; one of {', '.join(ENTITY_NAMES)} (default: all, in that order), "
+            + "".join(
+                f", or {job}: ask for every record of {spec.name} no list shows (hidden ones, "
+                "deleted ones)"
+                for job, spec in RECONCILE_JOBS.items()
+            ),
         )
         sweep = parser.add_mutually_exclusive_group()
         sweep.add_argument(
@@ -96,7 +101,7 @@ class Command(BaseCommand):
         runs: list[SyncRun] = []
         for region in regions:
             self.stdout.write(f"Region {region.code} ({region.name})")
-            region_runs = sync_region(
+            region_runs = run_region_sync(
                 region.code, options["entities"], SyncOptions(full_sweep=full, progress=progress)
             )
             progress.clear()
