@@ -217,9 +217,6 @@ DEDUP_STRATEGY = env.str("DEDUP_STRATEGY", default="auto")
 if DEDUP_STRATEGY not in ("auto", "truncate", "delete"):
     raise ImproperlyConfigured(f"DEDUP_STRATEGY={DEDUP_STRATEGY!r}: use auto, truncate or delete.")
 
-# Where the rules for derived natural-key columns live (import path of a table -> DerivedKey dict).
-DEDUP_DERIVED_KEYS = "breezeway.natural_keys.LEGACY_DERIVED_KEYS"
-
 # --- Sync (etl) -------------------------------------------------------------------------------
 # Each active region syncs when BREEZEWAY_<CODE>_CLIENT_ID and _CLIENT_SECRET are set.
 BREEZEWAY_API_URL = env_url("BREEZEWAY_API_URL", "https://api.breezeway.io/public/inventory/v1")

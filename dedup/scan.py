@@ -10,14 +10,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, connections, models, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
-from breezeway.keys import models_with_natural_keys, natural_key_constraint
-from breezeway.natural_keys import DerivedKey
+from breezeway.keys import NaturalKeyError, models_with_natural_keys, natural_key_constraint
 from dedup.figures import DuplicateFigures
 from dedup.grouping import PostgresGrouping, SimpleGrouping
 from dedup.spec import TableSpec
@@ -55,21 +52,23 @@ class TableMissing(LookupError):
     """The model's table is not in the database (migrations not applied)."""
 
 
-def derived_keys() -> dict[str, DerivedKey]:
-    """The derived-key rules by table, from settings.DEDUP_DERIVED_KEYS (an import path)."""
-    return import_string(settings.DEDUP_DERIVED_KEYS)
-
-
 def is_child_model(model: type[models.Model]) -> bool:
-    """A child table hangs off a parent record (not only off its region) and dies with it."""
-    from breezeway.models import Region
-
+    """A child table hangs off a parent record (a row with a natural key of its own, not a
+    grouping such as a region) and dies with it."""
     return any(
         f.many_to_one
-        and f.related_model is not Region
         and f.remote_field.on_delete is models.CASCADE
+        and has_natural_key(f.related_model)
         for f in model._meta.concrete_fields
     )
+
+
+def has_natural_key(model: type[models.Model]) -> bool:
+    try:
+        natural_key_constraint(model)
+    except NaturalKeyError:
+        return False
+    return True
 
 
 def constraint_state(connection: BaseDatabaseWrapper, table: str, name: str) -> tuple[bool, bool]:
@@ -148,7 +147,7 @@ def scan_model(model: type[models.Model], using: str = "default") -> TableStats:
             rows = distinct = int(cur.fetchone()[0])
         method = "constraint"
     else:
-        spec = TableSpec.for_model(model, constraint, derived_keys().get(table))
+        spec = TableSpec.for_model(model, constraint, constraint.derived)
         rows, distinct = count_rows_and_keys(connection, spec)
         method = "scan"
     return TableStats(

@@ -2,8 +2,10 @@
 
 from django.db import models
 
+from breezeway.keys import NaturalKey
 from breezeway.models.fields import DbNow, ListingTracked, Synced
 from breezeway.models.regions import Region
+from breezeway.natural_keys import LEGACY_DERIVED_KEYS
 
 
 class Property(Synced, ListingTracked):
@@ -43,9 +45,7 @@ class Property(Synced, ListingTracked):
         db_table = "properties"
         verbose_name_plural = "properties"
         constraints = [
-            models.UniqueConstraint(
-                fields=["property_id", "region"], name="unique_property_region"
-            ),
+            NaturalKey(fields=["property_id", "region"], name="unique_property_region"),
         ]
 
     def __str__(self) -> str:
@@ -76,8 +76,10 @@ class PropertyPhoto(Synced):
         db_table = "property_photos"
         indexes = [models.Index(fields=["property"], name="idx_property_photos_property_pk")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["property", "photo_key"], name="uq_property_photos_natural_key"
+            NaturalKey(
+                fields=["property", "photo_key"],
+                name="uq_property_photos_natural_key",
+                derived=LEGACY_DERIVED_KEYS["property_photos"],
             )
         ]
 

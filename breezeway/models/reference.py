@@ -2,6 +2,7 @@
 
 from django.db import models
 
+from breezeway.keys import NaturalKey
 from breezeway.models.fields import DbNow, Synced
 from breezeway.models.regions import Region
 
@@ -20,9 +21,7 @@ class Person(Synced):
     class Meta:
         db_table = "people"
         verbose_name_plural = "people"
-        constraints = [
-            models.UniqueConstraint(fields=["person_id", "region"], name="uq_people_natural_key")
-        ]
+        constraints = [NaturalKey(fields=["person_id", "region"], name="uq_people_natural_key")]
 
     def __str__(self) -> str:
         return f"{self.person_name or 'person'} #{self.person_id} [{self.region_id}]"
@@ -52,9 +51,7 @@ class Supply(Synced):
     class Meta:
         db_table = "supplies"
         verbose_name_plural = "supplies"
-        constraints = [
-            models.UniqueConstraint(fields=["supply_id", "region"], name="uq_supplies_natural_key")
-        ]
+        constraints = [NaturalKey(fields=["supply_id", "region"], name="uq_supplies_natural_key")]
 
     def __str__(self) -> str:
         return f"{self.supply_name or 'supply'} #{self.supply_id} [{self.region_id}]"
@@ -73,9 +70,7 @@ class Tag(Synced):
 
     class Meta:
         db_table = "tags"
-        constraints = [
-            models.UniqueConstraint(fields=["tag_id", "region"], name="uq_tags_natural_key")
-        ]
+        constraints = [NaturalKey(fields=["tag_id", "region"], name="uq_tags_natural_key")]
 
     def __str__(self) -> str:
         return f"{self.tag_name or 'tag'} #{self.tag_id} [{self.region_id}]"

@@ -2,9 +2,11 @@
 
 from django.db import models
 
+from breezeway.keys import NaturalKey
 from breezeway.models.fields import DbNow, ListingTracked, Synced
 from breezeway.models.properties import Property
 from breezeway.models.regions import Region
+from breezeway.natural_keys import LEGACY_DERIVED_KEYS
 
 
 class Reservation(Synced, ListingTracked):
@@ -50,9 +52,7 @@ class Reservation(Synced, ListingTracked):
         db_table = "reservations"
         indexes = [models.Index(fields=["property"], name="idx_reservations_property_pk")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["reservation_id", "region"], name="unique_reservation_region"
-            ),
+            NaturalKey(fields=["reservation_id", "region"], name="unique_reservation_region"),
         ]
 
     def __str__(self) -> str:
@@ -86,8 +86,10 @@ class ReservationGuest(Synced):
             models.Index(fields=["reservation"], name="idx_reservation_guests_reservation_pk")
         ]
         constraints = [
-            models.UniqueConstraint(
-                fields=["reservation", "guest_key"], name="uq_reservation_guests_natural_key"
+            NaturalKey(
+                fields=["reservation", "guest_key"],
+                name="uq_reservation_guests_natural_key",
+                derived=LEGACY_DERIVED_KEYS["reservation_guests"],
             )
         ]
 

@@ -2,11 +2,13 @@
 
 from django.db import models
 
+from breezeway.keys import NaturalKey
 from breezeway.models.fields import DbNow, SoftDeleted, Synced
 from breezeway.models.properties import Property
 from breezeway.models.reference import Tag
 from breezeway.models.regions import Region
 from breezeway.models.reservations import Reservation
+from breezeway.natural_keys import LEGACY_DERIVED_KEYS
 
 
 class Task(Synced, SoftDeleted):
@@ -89,7 +91,7 @@ class Task(Synced, SoftDeleted):
             models.Index(fields=["reservation"], name="idx_tasks_reservation_pk"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["task_id", "region"], name="unique_task_region"),
+            NaturalKey(fields=["task_id", "region"], name="unique_task_region"),
         ]
 
     def __str__(self) -> str:
@@ -121,8 +123,10 @@ class TaskAssignment(TaskChild):
         default_related_name = "assignments"
         indexes = [models.Index(fields=["task"], name="idx_task_assignments_task_pk")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["task", "assignee_key"], name="uq_task_assignments_natural_key"
+            NaturalKey(
+                fields=["task", "assignee_key"],
+                name="uq_task_assignments_natural_key",
+                derived=LEGACY_DERIVED_KEYS["task_assignments"],
             )
         ]
 
@@ -144,7 +148,11 @@ class TaskPhoto(TaskChild):
         default_related_name = "photos"
         indexes = [models.Index(fields=["task"], name="idx_task_photos_task_pk")]
         constraints = [
-            models.UniqueConstraint(fields=["task", "photo_key"], name="uq_task_photos_natural_key")
+            NaturalKey(
+                fields=["task", "photo_key"],
+                name="uq_task_photos_natural_key",
+                derived=LEGACY_DERIVED_KEYS["task_photos"],
+            )
         ]
 
     def __str__(self) -> str:
@@ -170,8 +178,10 @@ class TaskRequirement(TaskChild):
         default_related_name = "requirements"
         indexes = [models.Index(fields=["task"], name="idx_task_requirements_task_pk")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["task", "requirement_key"], name="uq_task_requirements_natural_key"
+            NaturalKey(
+                fields=["task", "requirement_key"],
+                name="uq_task_requirements_natural_key",
+                derived=LEGACY_DERIVED_KEYS["task_requirements"],
             )
         ]
 
@@ -186,7 +196,7 @@ class TaskTag(TaskChild):
     class Meta:
         db_table = "task_tags"
         default_related_name = "task_tags"
-        constraints = [models.UniqueConstraint(fields=["task", "tag"], name="uq_task_tags")]
+        constraints = [NaturalKey(fields=["task", "tag"], name="uq_task_tags")]
 
     def __str__(self) -> str:
         return f"tag {self.tag_id} on task #{self.task_id}"
@@ -208,9 +218,7 @@ class TaskComment(TaskChild):
         indexes = [models.Index(fields=["task"], name="idx_task_comments_task_pk")]
         # The legacy key: comment ids are unique within a region.
         constraints = [
-            models.UniqueConstraint(
-                fields=["comment_id", "region"], name="uq_task_comment_natural_key"
-            )
+            NaturalKey(fields=["comment_id", "region"], name="uq_task_comment_natural_key")
         ]
 
     def __str__(self) -> str:
@@ -242,9 +250,7 @@ class TaskSupply(TaskChild):
         verbose_name_plural = "task supplies"
         indexes = [models.Index(fields=["task"], name="idx_task_supplies_task_pk")]
         constraints = [
-            models.UniqueConstraint(
-                fields=["task", "usage_key"], name="uq_task_supplies_natural_key"
-            )
+            NaturalKey(fields=["task", "usage_key"], name="uq_task_supplies_natural_key")
         ]
 
     def __str__(self) -> str:
@@ -271,9 +277,7 @@ class TaskCost(TaskChild):
         db_table = "task_costs"
         default_related_name = "costs"
         indexes = [models.Index(fields=["task"], name="idx_task_costs_task_pk")]
-        constraints = [
-            models.UniqueConstraint(fields=["task", "cost_key"], name="uq_task_costs_natural_key")
-        ]
+        constraints = [NaturalKey(fields=["task", "cost_key"], name="uq_task_costs_natural_key")]
 
     def __str__(self) -> str:
         return f"cost {self.cost} on task #{self.task_id}"
