@@ -90,11 +90,3 @@ def region_readiness(
 def syncable_regions(environ: Mapping[str, str] | None = None) -> list[Region]:
     """Active regions whose credentials are in the environment."""
     return [r.region for r in region_readiness(environ=environ) if r.ready]
-
-
-def has_credentials(region_code: str, environ: Mapping[str, str] | None = None) -> bool:
-    try:
-        credentials_for(region_code, environ)
-    except CredentialsMissing:
-        return False
-    return True
