@@ -2,7 +2,7 @@
 
 from django.db import models
 
-from breezeway.models.fields import DbNow, ListingTracked, Synced
+from breezeway.models.bases import DbNow, ListingTracked, Synced
 from breezeway.models.properties import Property
 from breezeway.models.regions import Region
 
