@@ -592,13 +592,3 @@ TASKS = EntitySpec(
 ENTITIES: dict[str, EntitySpec] = {
     spec.name: spec for spec in (TAGS, PEOPLE, SUPPLIES, PROPERTIES, RESERVATIONS, TASKS)
 }
-
-
-def synced_models() -> list[type[models.Model]]:
-    """Every model the sync writes: the entities' and their children's."""
-    found: list[type[models.Model]] = []
-    for spec in ENTITIES.values():
-        for model in (spec.model, *(child.model for child in spec.children)):
-            if model not in found:
-                found.append(model)
-    return found
