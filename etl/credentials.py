@@ -1,9 +1,14 @@
-"""A region's API credentials: read from the environment, never shown in clear."""
+"""A region's API credentials: read from the environment, never shown in clear.
+
+This module is the only reader of the credential variables: which regions can sync, and
+what each of the others is missing, is `region_readiness()` (or `syncable_regions()`).
+"""
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from breezeway.models import Region
 from breezeway.models.regions import credentials_name
 
 
@@ -21,6 +26,16 @@ def credential_variables(region_code: str) -> tuple[str, str]:
     return f"BREEZEWAY_{code}_CLIENT_ID", f"BREEZEWAY_{code}_CLIENT_SECRET"
 
 
+def _read(region_code: str, environ: Mapping[str, str] | None) -> dict[str, str]:
+    """The region's two variables, by name, stripped ('' when unset)."""
+    environ = os.environ if environ is None else environ
+    return {name: environ.get(name, "").strip() for name in credential_variables(region_code)}
+
+
+def _missing(values: Mapping[str, str]) -> tuple[str, ...]:
+    return tuple(name for name, value in values.items() if not value)
+
+
 @dataclass(frozen=True)
 class Credentials:
     client_id: str = field(repr=False)
@@ -34,22 +49,44 @@ class Credentials:
 
 def credentials_for(region_code: str, environ: Mapping[str, str] | None = None) -> Credentials:
     """The region's credentials, or CredentialsMissing naming the variables to set."""
-    environ = os.environ if environ is None else environ
-    id_var, secret_var = credential_variables(region_code)
-    client_id = environ.get(id_var, "").strip()
-    client_secret = environ.get(secret_var, "").strip()
-    if not client_id or not client_secret:
-        pairs = ((id_var, client_id), (secret_var, client_secret))
-        missing = [name for name, value in pairs if not value]
+    values = _read(region_code, environ)
+    missing = _missing(values)
+    if missing:
         raise CredentialsMissing(
             f"region {region_code!r} has no API credentials: set {' and '.join(missing)}."
         )
-    return Credentials(client_id, client_secret)
+    id_var, secret_var = credential_variables(region_code)
+    return Credentials(values[id_var], values[secret_var])
 
 
-def has_credentials(region_code: str, environ: Mapping[str, str] | None = None) -> bool:
-    try:
-        credentials_for(region_code, environ)
-    except CredentialsMissing:
-        return False
-    return True
+@dataclass(frozen=True)
+class RegionReadiness:
+    """Whether a region can sync: `missing` names its unset credential variables (names,
+    never values), empty when both are set."""
+
+    region: Region
+    missing: tuple[str, ...]
+
+    @property
+    def ready(self) -> bool:
+        return not self.missing
+
+    @property
+    def variables(self) -> tuple[str, str]:
+        """Both of the region's variable names, set or not."""
+        return credential_variables(self.region.code)
+
+
+def region_readiness(
+    regions: Iterable[Region] | None = None, environ: Mapping[str, str] | None = None
+) -> list[RegionReadiness]:
+    """For each region (by default every active one), in order, whether it can sync and what
+    it is missing. `environ` defaults to the process environment."""
+    if regions is None:
+        regions = Region.objects.filter(is_active=True)
+    return [RegionReadiness(r, _missing(_read(r.code, environ))) for r in regions]
+
+
+def syncable_regions(environ: Mapping[str, str] | None = None) -> list[Region]:
+    """Active regions whose credentials are in the environment."""
+    return [r.region for r in region_readiness(environ=environ) if r.ready]

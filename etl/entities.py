@@ -653,13 +653,3 @@ JOBS: tuple[str, ...] = (*ENTITY_NAMES, *RECONCILE_JOBS)
 def spec_of(job: str) -> EntitySpec:
     """The entity a job writes: its own, or the one whose deletions it reconciles."""
     return RECONCILE_JOBS.get(job) or ENTITIES[job]
-
-
-def synced_models() -> list[type[models.Model]]:
-    """Every model the sync writes: the entities' and their children's."""
-    found: list[type[models.Model]] = []
-    for spec in ENTITIES.values():
-        for model in (spec.model, *(child.model for child in spec.children)):
-            if model not in found:
-                found.append(model)
-    return found

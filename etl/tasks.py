@@ -10,8 +10,7 @@ from django.conf import settings
 
 from breezeway.celery import close_stale_connections
 from breezeway.logcontext import log_context
-from breezeway.models import Region
-from etl.credentials import has_credentials
+from etl.credentials import syncable_regions
 from etl.entities import RECONCILE_JOBS
 from etl.locking import sweep_lost_runs
 from etl.models import SyncRun
@@ -24,11 +23,6 @@ from etl.runs import (
 )
 
 log = logging.getLogger(__name__)
-
-
-def syncable_regions() -> list[Region]:
-    """Active regions whose credentials are in the environment."""
-    return [r for r in Region.objects.filter(is_active=True) if has_credentials(r.code)]
 
 
 def summary(runs: list[SyncRun]) -> list[dict[str, Any]]:

@@ -160,9 +160,6 @@ class TokenService:
         token = _jwt(authorization)
         return self.decode(token, "access") if token else None
 
-    def reset_rate_limit(self) -> None:
-        self._last_call.clear()
-
 
 def _jwt(authorization: str) -> str | None:
     # The scheme word is literally "JWT" (reference §2.1); "Bearer" is refused on purpose.

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import breezeway.models.fields
+import breezeway.models.bases
 
 
 class Migration(migrations.Migration):
@@ -24,8 +24,8 @@ class Migration(migrations.Migration):
                 ("name", models.CharField(db_column="region_name", max_length=128)),
                 ("company_id", models.IntegerField()),
                 ("is_active", models.BooleanField(db_default=True)),
-                ("created_at", models.DateTimeField(db_default=breezeway.models.fields.DbNow())),
-                ("updated_at", models.DateTimeField(db_default=breezeway.models.fields.DbNow())),
+                ("created_at", models.DateTimeField(db_default=breezeway.models.bases.DbNow())),
+                ("updated_at", models.DateTimeField(db_default=breezeway.models.bases.DbNow())),
             ],
             options={
                 "db_table": "regions",
@@ -75,12 +75,12 @@ class Migration(migrations.Migration):
                 ("property_notes_direction", models.TextField(blank=True, null=True)),
                 ("property_notes_trash_info", models.TextField(blank=True, null=True)),
                 ("property_notes_wifi", models.TextField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(db_default=breezeway.models.fields.DbNow())),
-                ("updated_at", models.DateTimeField(db_default=breezeway.models.fields.DbNow())),
+                ("created_at", models.DateTimeField(db_default=breezeway.models.bases.DbNow())),
+                ("updated_at", models.DateTimeField(db_default=breezeway.models.bases.DbNow())),
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -115,7 +115,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -170,12 +170,12 @@ class Migration(migrations.Migration):
                 ("children", models.IntegerField(blank=True, null=True)),
                 ("pets", models.IntegerField(blank=True, null=True)),
                 ("source", models.CharField(blank=True, max_length=64, null=True)),
-                ("created_at", models.DateTimeField(db_default=breezeway.models.fields.DbNow())),
-                ("updated_at", models.DateTimeField(db_default=breezeway.models.fields.DbNow())),
+                ("created_at", models.DateTimeField(db_default=breezeway.models.bases.DbNow())),
+                ("updated_at", models.DateTimeField(db_default=breezeway.models.bases.DbNow())),
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -219,7 +219,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -277,7 +277,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -310,7 +310,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -394,7 +394,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -450,7 +450,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -496,7 +496,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -540,7 +540,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -589,7 +589,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -629,7 +629,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -683,7 +683,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (

@@ -3,7 +3,7 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-import breezeway.models.fields
+import breezeway.models.bases
 
 
 class Migration(migrations.Migration):
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (
@@ -116,7 +116,7 @@ class Migration(migrations.Migration):
                 (
                     "last_sync_time",
                     models.DateTimeField(
-                        blank=True, db_default=breezeway.models.fields.DbNow(), null=True
+                        blank=True, db_default=breezeway.models.bases.DbNow(), null=True
                     ),
                 ),
                 (

@@ -3,7 +3,7 @@
 from django.db import models
 
 from breezeway.keys import NaturalKey
-from breezeway.models.fields import DbNow, Synced
+from breezeway.models.bases import DbNow, Synced
 from breezeway.models.regions import Region
 
 

@@ -5,7 +5,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from breezeway.models.fields import DbNow
+from breezeway.models.bases import DbNow
 
 REGION_CODE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,31}")
 

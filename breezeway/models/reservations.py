@@ -3,7 +3,7 @@
 from django.db import models
 
 from breezeway.keys import NaturalKey
-from breezeway.models.fields import DbNow, ListingTracked, Synced
+from breezeway.models.bases import DbNow, ListingTracked, Synced
 from breezeway.models.properties import Property
 from breezeway.models.regions import Region
 from breezeway.natural_keys import LEGACY_DERIVED_KEYS

@@ -3,7 +3,7 @@
 from django.db import models
 
 from breezeway.keys import NaturalKey
-from breezeway.models.fields import DbNow, SoftDeleted, Synced
+from breezeway.models.bases import DbNow, SoftDeleted, Synced
 from breezeway.models.properties import Property
 from breezeway.models.reference import Tag
 from breezeway.models.regions import Region

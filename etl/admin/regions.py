@@ -2,7 +2,6 @@
 
 import json
 import logging
-import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,7 @@ from django_celery_beat.models import PeriodicTask
 from breezeway.admin.base import EMPTY, AdminBase, changelist_link, changelist_url
 from breezeway.admin.display import datetime_text
 from breezeway.models import Region
-from etl.credentials import credential_variables
+from etl.credentials import region_readiness
 from etl.entities import ENTITY_NAMES
 from etl.models import SyncRun
 from etl.tasks import sync_region
@@ -103,13 +102,6 @@ def entity_intervals(
 
 def success_field(entity: str) -> str:
     return f"last_success_{entity}"
-
-
-def missing_credentials(region_code: str) -> list[str]:
-    """The names of the region's credential variables that are unset (names, never values)."""
-    return [
-        name for name in credential_variables(region_code) if not os.environ.get(name, "").strip()
-    ]
 
 
 @admin.register(Region)
@@ -236,11 +228,11 @@ class RegionAdmin(AdminBase):
     def credentials(self, obj: Region) -> str:
         if not obj.code:
             return EMPTY
-        missing = missing_credentials(obj.code)
-        if not missing:
+        (readiness,) = region_readiness([obj])
+        if readiness.ready:
             return format_html('<span style="color: {}">configured</span>', GREEN)
         return format_html(
-            '<span style="color: {}">missing: set {}</span>', RED, " and ".join(missing)
+            '<span style="color: {}">missing: set {}</span>', RED, " and ".join(readiness.missing)
         )
 
     def freshness(self, obj: Region) -> list[tuple[str, datetime | None, bool]]:
@@ -330,10 +322,10 @@ class RegionAdmin(AdminBase):
     @admin.action(description="Sync now", permissions=["change"])
     def sync_now(self, request: HttpRequest, queryset: QuerySet) -> None:
         queued, no_credentials, failed = [], [], []
-        for region in queryset:
-            missing = missing_credentials(region.code)
-            if missing:
-                no_credentials.append(f"{region.code} (set {' and '.join(missing)})")
+        for readiness in region_readiness(queryset):
+            region = readiness.region
+            if not readiness.ready:
+                no_credentials.append(f"{region.code} (set {' and '.join(readiness.missing)})")
                 continue
             try:
                 sync_region.delay(region.code)

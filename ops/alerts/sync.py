@@ -11,9 +11,9 @@ from django.utils import timezone
 
 from breezeway.admin.display import datetime_text
 from breezeway.models import Region
+from etl.credentials import syncable_regions
 from etl.entities import ENTITY_NAMES
 from etl.models import SyncRun
-from etl.tasks import syncable_regions
 from ops.alerts.conditions import Condition
 from ops.alerts.redact import redacted
 from ops.models import Alert

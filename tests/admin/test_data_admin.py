@@ -13,8 +13,8 @@ from django.utils import timezone
 from breezeway import models as m
 from breezeway.admin.filters import column_values
 from breezeway.admin.paging import EstimatedCountPaginator
-from etl.entities import synced_models
 from etl.models import RejectedRecord, SyncRun
+from tests.support.mirror import synced_models
 
 DATA_MODELS = synced_models()
 OUR_APPS = ("breezeway", "etl")

@@ -4,9 +4,8 @@ from django.db import connection
 from django.db.models.functions import Length
 
 from breezeway import models as m
-from etl.entities import synced_models
 from etl.models import RejectedRecord, SyncRun
-from tests.support.mirror import mirror_differences
+from tests.support.mirror import mirror_differences, synced_models
 
 SYNCED_TABLES = [model._meta.db_table for model in synced_models()]
 

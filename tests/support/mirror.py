@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from django.db import models
+
 from breezeway.models import Region
 from etl.entities import (
     COMMENTS,
@@ -25,6 +27,16 @@ SNAPSHOT_KEYS = {
     "reservations": "reservations",
     "tasks": "tasks",
 }
+
+
+def synced_models() -> list[type[models.Model]]:
+    """Every model the sync writes: the entities' and their children's, in ENTITIES' order."""
+    found: list[type[models.Model]] = []
+    for spec in ENTITIES.values():
+        for model in (spec.model, *(child.model for child in spec.children)):
+            if model not in found:
+                found.append(model)
+    return found
 
 
 def _live(spec: EntitySpec, region: Region):

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from breezeway.models import Region
 from breezeway.models.regions import validate_region_code
-from etl.credentials import credential_variables, has_credentials
+from etl.credentials import region_readiness
 
 
 class Command(BaseCommand):
@@ -42,7 +42,7 @@ class Command(BaseCommand):
             raise CommandError(f"Region {code} exists already; add --update to change it.")
         if not exists and options["update"]:
             raise CommandError(f"Region {code} does not exist; drop --update to create it.")
-        Region.objects.update_or_create(
+        region, _ = Region.objects.update_or_create(
             code=code,
             defaults={
                 "name": options["name"].strip(),
@@ -51,8 +51,9 @@ class Command(BaseCommand):
             },
         )
         self.stdout.write(f"Region {code} {'updated' if exists else 'created'}.")
-        id_var, secret_var = credential_variables(code)
-        if has_credentials(code):
+        (readiness,) = region_readiness([region])
+        id_var, secret_var = readiness.variables
+        if readiness.ready:
             self.stdout.write(f"Credentials found in {id_var} and {secret_var}.")
         else:
             self.stdout.write(f"Set {id_var} and {secret_var} in the environment to sync it.")

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from breezeway.models import Region
-from etl.credentials import credential_variables, has_credentials
+from etl.credentials import region_readiness
 from etl.entities import ENTITY_NAMES, JOBS, RECONCILE_JOBS
 from etl.models import SyncRun
 from etl.pipeline import SyncOptions, run_region_sync
@@ -126,23 +126,24 @@ class Command(BaseCommand):
                     "--company-id ID"
                 )
             chosen = [found[code] for code in dict.fromkeys(codes)]
-            for region in chosen:
+            for readiness in region_readiness(chosen):
+                region = readiness.region
                 if not region.is_active:
                     raise CommandError(f"Region {region.code} is inactive.")
-                if not has_credentials(region.code):
-                    id_var, secret_var = credential_variables(region.code)
+                if not readiness.ready:
+                    id_var, secret_var = readiness.variables
                     raise CommandError(
                         f"Region {region.code} has no API credentials: set {id_var} and "
                         f"{secret_var}."
                     )
             return chosen
-        active = list(Region.objects.filter(is_active=True))
-        chosen = [region for region in active if has_credentials(region.code)]
-        for region in active:
-            if region not in chosen:
-                id_var, secret_var = credential_variables(region.code)
+        readiness = region_readiness()
+        chosen = [r.region for r in readiness if r.ready]
+        for r in readiness:
+            if not r.ready:
+                id_var, secret_var = r.variables
                 self.stderr.write(
-                    f"Region {region.code} is skipped: set {id_var} and {secret_var} to sync it."
+                    f"Region {r.region.code} is skipped: set {id_var} and {secret_var} to sync it."
                 )
         if not chosen:
             raise CommandError(

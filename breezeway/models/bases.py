@@ -1,4 +1,5 @@
-"""Field helpers and abstract bases shared by the mirror's models."""
+"""Abstract bases shared by the mirror's models (Synced, SoftDeleted, ListingTracked) and
+the DbNow database default."""
 
 from typing import Any
 
