@@ -54,7 +54,7 @@ from scratch import admin, create_database, drop, url_for  # bench/scratch.py
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dedup.generator import SEED_FIGURES  # noqa: E402 (needs ROOT on the path)
+from legacy_fixture.plan import SEED_FIGURES  # noqa: E402 (needs ROOT on the path)
 
 LEGACY_SCHEMA_SQL = ROOT / "reference" / "legacy-schema.sql"
 
