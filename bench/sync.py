@@ -45,14 +45,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from scratch import create_database, drop, url_for  # bench/scratch.py
+from scratch import ROOT, create_database, drop, manage, url_for  # bench/scratch.py
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OLD_STYLE_ROWS = 500  # rows per statement of the old loader
@@ -81,21 +79,11 @@ CHANGE_KEYS = {
 # --- scratch databases ------------------------------------------------------------------------
 
 
-def manage(dbname: str, *args: str) -> None:
-    # LOG_LEVEL: the remediation migration logs a line per table, all zeros on empty ones.
-    env = {
-        **os.environ,
-        "DATABASE_URL": url_for(dbname),
-        "SECRET_KEY": "bench",
-        "LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
-
-
 def create_databases(names: list[str]) -> None:
     """Migrate the first; the others are copies of it made before anything connects to it."""
     create_database(names[0])
-    manage(names[0], "migrate", "--verbosity", "0")
+    # LOG_LEVEL: the remediation migration logs a line per table, all zeros on empty ones.
+    manage(names[0], "migrate", "--verbosity", "0", LOG_LEVEL="WARNING")
     for name in names[1:]:
         create_database(name, template=names[0])
 
