@@ -46,12 +46,11 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from scratch import create_database, drop, url_for  # bench/scratch.py
+from scratch import ROOT, create_database, django_env, drop, manage, url_for  # bench/scratch.py
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # for the project's packages (imported below and in functions)
 
-LEGACY_SCHEMA_SQL = ROOT / "reference" / "legacy-schema.sql"
+from legacy_fixture import LEGACY_SCHEMA_SQL
 
 # The nearly empty database: task_requirements keeps ~133 rows after remediation at 0.005,
 # enough for a full changelist page (ReadOnlyAdmin.list_per_page = 100).
@@ -85,44 +84,20 @@ USERNAME = "bench-admin"
 # --- scratch databases ------------------------------------------------------------------------
 
 
-def django_env(dbname: str) -> dict[str, str]:
-    # DEBUG off as in production (a .env file may turn it on; real variables win over it), so
-    # no query log is kept; the test Client's host must be allowed.
-    return {
-        **os.environ,
-        "DATABASE_URL": url_for(dbname),
-        "SECRET_KEY": "bench",
-        "DEBUG": "false",
-        "ALLOWED_HOSTS": "testserver",
-        "LOG_LEVEL": "WARNING",
-    }
-
-
-def manage(dbname: str, *args: str, quiet: bool = False) -> float:
-    """Run manage.py against the database; returns the command's wall time in seconds."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=django_env(dbname),
-        capture_output=quiet,
-        text=True,
-    )
-    seconds = time.perf_counter() - started
-    if result.returncode:
-        if quiet:
-            sys.stdout.write(result.stdout)
-            sys.stderr.write(result.stderr)
-        raise SystemExit(f"manage.py {' '.join(args)} failed on {dbname} ({result.returncode})")
-    return seconds
+# DEBUG off as in production (a .env file may turn it on; real variables win over it), so no
+# query log is kept; the test Client's host must be allowed. For every Django process here.
+SERVER_ENV = {"DEBUG": "false", "ALLOWED_HOSTS": "testserver", "LOG_LEVEL": "WARNING"}
 
 
 def generate_legacy(dbname: str, scale: float, seed: int) -> None:
     """A legacy database as the incident's was made: legacy-schema.sql, filled, adopted."""
     with psycopg.connect(url_for(dbname), autocommit=True) as conn:
         conn.execute(LEGACY_SCHEMA_SQL.read_text())
-    manage(dbname, "make_legacy_db", "--scale", str(scale), "--seed", str(seed), quiet=True)
-    manage(dbname, "migrate", "--fake-initial", "breezeway", "0002", "--verbosity", "0")
-    manage(dbname, "migrate", "dedup", "--verbosity", "0")
+    sizes = ("--scale", str(scale), "--seed", str(seed))
+    manage(dbname, "make_legacy_db", *sizes, quiet=True, **SERVER_ENV)
+    adopt = ("--fake-initial", "breezeway", "0002")
+    manage(dbname, "migrate", *adopt, "--verbosity", "0", **SERVER_ENV)
+    manage(dbname, "migrate", "dedup", "--verbosity", "0", **SERVER_ENV)
 
 
 def analyze(dbname: str) -> None:
@@ -222,7 +197,7 @@ class Worker:
         self.dbname = dbname
         self.process = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--serve"],
-            env=django_env(dbname),
+            env=django_env(dbname, **SERVER_ENV),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -431,17 +406,17 @@ def main() -> None:
         create_database(names["empty"])
         made.append(names["empty"])
         generate_legacy(names["empty"], args.empty_scale, args.seed)
-        manage(names["empty"], "migrate", "--verbosity", "0")
+        manage(names["empty"], "migrate", "--verbosity", "0", **SERVER_ENV)
         for app in PRE_REMEDIATION_APPS:  # migrate takes one app label at a time
-            manage(names["before"], "migrate", app, "--verbosity", "0")
+            manage(names["before"], "migrate", app, "--verbosity", "0", **SERVER_ENV)
         print("Remediating the copy (manage.py migrate) ...", flush=True)
-        seconds = manage(names["after"], "migrate", "--verbosity", "0")
+        seconds = manage(names["after"], "migrate", "--verbosity", "0", **SERVER_ENV)
         print(f"migrate took {seconds:.1f} s", flush=True)
 
         facts: dict[str, dict[str, Any]] = {}
         for state, label in STATES.items():
             analyze(names[state])
-            seconds = manage(names[state], "dedup_report", "--save", quiet=True)
+            seconds = manage(names[state], "dedup_report", "--save", quiet=True, **SERVER_ENV)
             rows, count_seconds = count_rows(names[state])
             facts[state] = {
                 "migration": applied_breezeway(names[state]),

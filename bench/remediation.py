@@ -46,17 +46,14 @@ import sys
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import psycopg
-from scratch import admin, create_database, drop, url_for  # bench/scratch.py
+from scratch import ROOT, admin, create_database, drop, manage, url_for  # bench/scratch.py
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # for the project's packages (imported below and in functions)
 
-from dedup.generator import SEED_FIGURES  # noqa: E402 (needs ROOT on the path)
-
-LEGACY_SCHEMA_SQL = ROOT / "reference" / "legacy-schema.sql"
+from legacy_fixture import LEGACY_SCHEMA_SQL
+from legacy_fixture.plan import SEED_FIGURES
 
 # The seed's natural keys (Part 3), exactly as its script would have used them.
 SEED_KEYS = {
@@ -74,11 +71,6 @@ SCAN_REPEATS = 3
 # and the scan of every child table.
 SEED_SECONDS_THEN = 12.6
 SCAN_SECONDS_THEN = 0.45
-
-
-def manage(dbname: str, *args: str) -> None:
-    env = {**os.environ, "DATABASE_URL": url_for(dbname), "SECRET_KEY": "bench"}
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
 
 
 def warm(dbname: str) -> dict[str, int]:

@@ -4,7 +4,7 @@ The simulator (`python -m simulator serve`) runs as a subprocess over real HTTP,
 not ours; one company at --scale 1.0 is 2,000 properties x ~40 photos and 20,000 tasks with
 their children. Scratch databases are created on the server of TEST_DATABASE_URL, migrated with
 `manage.py migrate`, and dropped at the end (unless --keep). Every sync is
-`sync_region(code, None, SyncOptions(staged=True))`: each entity is fetched whole, then loaded,
+`run_region_sync(code, None, SyncOptions(staged=True))`: each entity is fetched whole, then loaded,
 so the two phases are timed apart. Printed:
 
 1. First run (full load), per entity and in total: records fetched, API calls, fetch seconds,
@@ -45,14 +45,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
-from scratch import create_database, drop, url_for  # bench/scratch.py
+from scratch import ROOT, create_database, drop, manage, url_for  # bench/scratch.py
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OLD_STYLE_ROWS = 500  # rows per statement of the old loader
@@ -81,21 +79,11 @@ CHANGE_KEYS = {
 # --- scratch databases ------------------------------------------------------------------------
 
 
-def manage(dbname: str, *args: str) -> None:
-    # LOG_LEVEL: the remediation migration logs a line per table, all zeros on empty ones.
-    env = {
-        **os.environ,
-        "DATABASE_URL": url_for(dbname),
-        "SECRET_KEY": "bench",
-        "LOG_LEVEL": "WARNING",
-    }
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], env=env, check=True)
-
-
 def create_databases(names: list[str]) -> None:
     """Migrate the first; the others are copies of it made before anything connects to it."""
     create_database(names[0])
-    manage(names[0], "migrate", "--verbosity", "0")
+    # LOG_LEVEL: the remediation migration logs a line per table, all zeros on empty ones.
+    manage(names[0], "migrate", "--verbosity", "0", LOG_LEVEL="WARNING")
     for name in names[1:]:
         create_database(name, template=names[0])
 
@@ -194,11 +182,10 @@ def register_region(company: dict) -> str:
 
 def entity_tables() -> dict[str, dict[str, str]]:
     """Entity -> {count key in run.details["tables"]: table}, parent first, in load order."""
-    from etl.entities import ENTITIES
-    from etl.pipeline import ENTITY_ORDER
+    from etl.entities import ENTITIES, ENTITY_NAMES
 
     tables = {}
-    for name in ENTITY_ORDER:
+    for name in ENTITY_NAMES:
         spec = ENTITIES[name]
         tables[name] = {name: spec.model._meta.db_table}
         for child in spec.children:
@@ -291,12 +278,12 @@ class Result:
 
 
 def measured_sync(sim: Sim, dbname: str, code: str) -> Result:
-    from etl.pipeline import SyncOptions, sync_region
+    from etl.pipeline import SyncOptions, run_region_sync
 
     sim.call("POST", "/_sim/stats/reset")
     before = tuple_writes(dbname)
     started = time.perf_counter()
-    runs = sync_region(code, None, SyncOptions(staged=True))
+    runs = run_region_sync(code, None, SyncOptions(staged=True))
     wall = time.perf_counter() - started
     after = tuple_writes(dbname)
     for run in runs:

@@ -140,6 +140,8 @@ INSTALLED_APPS = [
     "dedup.apps.DedupConfig",
     "etl.apps.EtlConfig",
     "ops.apps.OpsConfig",
+    # The legacy-data generator's make_legacy_db command (a fixture: no models, no migrations).
+    "legacy_fixture.apps.LegacyFixtureConfig",
     "django_celery_beat",
     "axes",
 ]

@@ -27,7 +27,7 @@ from breezeway.natural_keys import (
     photo_key,
     requirement_key,
 )
-from tests.support.scratch import LEGACY_SCHEMA_SQL
+from legacy_fixture import LEGACY_SCHEMA_SQL
 
 NBSP = "\u00a0"
 EM_SPACE = "\u2003"

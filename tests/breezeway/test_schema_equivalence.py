@@ -14,13 +14,9 @@ from dataclasses import dataclass
 
 import pytest
 
+from legacy_fixture import LEGACY_SCHEMA_SQL
 from tests.support.schema import describe_schema, schema_diff
-from tests.support.scratch import (
-    LEGACY_SCHEMA_SQL,
-    ScratchDatabase,
-    create_scratch_database,
-    drop_scratch_database,
-)
+from tests.support.scratch import ScratchDatabase, create_scratch_database, drop_scratch_database
 
 LEGACY_SCHEMA = "breezeway"
 LEGACY_TABLES = set(re.findall(r"^CREATE TABLE (\w+)", LEGACY_SCHEMA_SQL.read_text(), re.M))

@@ -15,8 +15,9 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from legacy_fixture import LEGACY_SCHEMA_SQL
+
 ROOT = Path(__file__).resolve().parents[2]
-LEGACY_SCHEMA_SQL = ROOT / "reference" / "legacy-schema.sql"
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/breezeway"
 
 

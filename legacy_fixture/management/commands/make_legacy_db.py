@@ -4,7 +4,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from dedup.generator import LegacyDatabaseError, generate_legacy_data, validate_arguments
+from legacy_fixture.generate import generate_legacy_data
+from legacy_fixture.plan import validate_arguments
+from legacy_fixture.state import LegacyDatabaseError
 
 
 class Command(BaseCommand):

@@ -1,0 +1,1 @@
+"""make_legacy_db: the legacy fixture's one command."""
