@@ -1,4 +1,4 @@
-"""Command line: serve the simulator, or tick / list companies of a running one."""
+"""Command line: serve the simulator, or tick / list companies / subscribe webhooks of one."""
 
 from __future__ import annotations
 
@@ -37,6 +37,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _window(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
 def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
@@ -58,6 +65,9 @@ def _start(text: str) -> datetime:
     return value
 
 
+DEFAULT_URL = "http://127.0.0.1:8765"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m simulator", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -74,12 +84,23 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--error-rate", type=_share, default=0.0)
     serve.add_argument("--auth-min-interval", type=_non_negative, default=60.0)
     serve.add_argument("--token-ttl", type=_positive, default=86400.0)
+    serve.add_argument("--webhook-drop-rate", type=_share, default=0.0)
+    serve.add_argument("--webhook-duplicate-rate", type=_share, default=0.0)
+    serve.add_argument("--webhook-reorder-window", type=_window, default=0, help="0 or 1: in order")
 
-    for name, text in (("tick", "advance a running simulator"), ("companies", "list credentials")):
-        command = commands.add_parser(name, help=text)
-        command.add_argument("--url", default="http://127.0.0.1:8765")
-        if name == "tick":
-            command.add_argument("--hours", type=int, default=1)
+    tick = commands.add_parser("tick", help="advance a running simulator")
+    tick.add_argument("--url", default=DEFAULT_URL)
+    tick.add_argument("--hours", type=int, default=1)
+    tick.add_argument("--no-deliver", action="store_true", help="keep the webhook events queued")
+    companies = commands.add_parser("companies", help="list credentials")
+    companies.add_argument("--url", default=DEFAULT_URL)
+    hooks = commands.add_parser("webhooks", help="subscribe a company to webhooks")
+    hooks.add_argument("--url", default=DEFAULT_URL)
+    hooks.add_argument("--company-id", type=int, required=True)
+    hooks.add_argument("--tasks-url", default=None, help="receives task events")
+    hooks.add_argument("--property-status-url", default=None, help="property-status events")
+    hooks.add_argument("--secret", default="", help="sent as X-Webhook-Secret")
+    hooks.add_argument("--no-handshake", action="store_true", help="skip test_webhook_event")
     return parser
 
 
@@ -100,6 +121,11 @@ def serve(args: argparse.Namespace) -> int:
         ),
     )
     sim = Simulator(config)
+    sim.webhook_delivery(
+        drop_rate=args.webhook_drop_rate,
+        duplicate_rate=args.webhook_duplicate_rate,
+        reorder_window=args.webhook_reorder_window,
+    )
     handle = sim.serve(port=args.port, host=args.host)
     print(f"Breezeway simulator listening on {handle.url}")
     print(f"  BREEZEWAY_AUTH_URL={handle.url}/public/auth/v1")
@@ -122,20 +148,37 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _call(method: str, url: str) -> Any:
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
+def _call(method: str, url: str, body: Any = None) -> Any:
+    data, headers = (b"" if method == "POST" else None), {}
+    if body is not None:
+        data, headers = json.dumps(body).encode(), {"Content-Type": "application/json"}
+    request = urllib.request.Request(url, method=method, data=data, headers=headers)
     with urllib.request.urlopen(request, timeout=300) as response:
         return json.loads(response.read())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "webhooks" and not (args.tasks_url or args.property_status_url):
+        parser.error("webhooks: give --tasks-url, --property-status-url or both")
     base = args.url.rstrip("/")
     try:
         if args.command == "tick":
-            result = _call("POST", f"{base}/_sim/tick?hours={args.hours}")
+            deliver = "&deliver=0" if args.no_deliver else ""
+            result = _call("POST", f"{base}/_sim/tick?hours={args.hours}{deliver}")
+        elif args.command == "webhooks":
+            subscription: dict[str, Any] = {
+                "company_id": args.company_id,
+                "secret": args.secret,
+                "handshake": not args.no_handshake,
+            }
+            for key in ("tasks_url", "property_status_url"):
+                if getattr(args, key):
+                    subscription[key] = getattr(args, key)
+            result = _call("POST", f"{base}/_sim/webhooks", subscription)
         else:
             result = _call("GET", f"{base}/_sim/companies")
     except urllib.error.HTTPError as exc:

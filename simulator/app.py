@@ -324,7 +324,9 @@ class SimulatorApp:
     ) -> Response:
         sim = self.sim
         routes: dict[tuple[str, str], Callable[[], Response]] = {
-            ("POST", "/_sim/tick"): lambda: json_response(200, sim.tick(_hours(params))),
+            ("POST", "/_sim/tick"): lambda: json_response(
+                200, sim.tick(_hours(params), deliver=_flag(params, "deliver", True))
+            ),
             ("GET", "/_sim/companies"): lambda: json_response(
                 200, [c.as_dict() for c in sim.companies]
             ),
@@ -336,6 +338,13 @@ class SimulatorApp:
             ("GET", "/_sim/snapshot"): lambda: self._snapshot(params),
             ("GET", "/_sim/faults"): lambda: json_response(200, sim.faults.as_dict()),
             ("POST", "/_sim/faults"): lambda: self._faults(environ),
+            ("GET", "/_sim/webhooks"): lambda: json_response(200, sim.webhook_state()),
+            ("POST", "/_sim/webhooks"): lambda: self._subscribe(environ),
+            ("DELETE", "/_sim/webhooks"): lambda: self._unsubscribe(params),
+            ("POST", "/_sim/webhooks/delivery"): lambda: self._delivery(environ),
+            # Delivery runs in this request's thread, outside the lock: a receiver that calls
+            # the simulator back meanwhile is served by the other threads.
+            ("POST", "/_sim/webhooks/deliver"): lambda: json_response(200, sim.deliver_webhooks()),
         }
         handler = routes.get((method, path))
         if handler is None:
@@ -363,6 +372,68 @@ class SimulatorApp:
         except ValueError as exc:
             raise qp.BadRequest(str(exc)) from None
         return json_response(200, self.sim.faults.as_dict())
+
+    def _subscribe(self, environ: dict[str, Any]) -> Response:
+        body = _json_object(environ)
+        allowed = {"company_id", "tasks_url", "property_status_url", "secret", "handshake"}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise qp.BadRequest(f"unknown fields: {', '.join(unknown)}")
+        if "company_id" not in body:
+            raise qp.BadRequest("company_id is required")
+        company_id = body["company_id"]
+        try:
+            handshake = self.sim.subscribe_webhooks(
+                company_id,
+                tasks_url=body.get("tasks_url"),
+                property_status_url=body.get("property_status_url"),
+                secret=body.get("secret", ""),
+                handshake=body.get("handshake", True),
+            )
+        except KeyError:
+            return error(404, f"No company {company_id}")
+        except ValueError as exc:
+            raise qp.BadRequest(str(exc)) from None
+        with self.sim.lock:
+            subscription = self.sim.webhook_sender.subscriptions.get(company_id)
+            shown = subscription.as_dict() if subscription else None
+        return json_response(200, {"subscription": shown, "handshake": handshake})
+
+    def _unsubscribe(self, params: qp.Params) -> Response:
+        company_id = qp.one_int(params, "company_id")
+        if company_id is None:
+            raise qp.BadRequest("company_id is required")
+        if not self.sim.unsubscribe_webhooks(company_id):
+            return error(404, f"Company {company_id} has no webhook subscription")
+        return json_response(200, self.sim.webhook_state())
+
+    def _delivery(self, environ: dict[str, Any]) -> Response:
+        try:
+            self.sim.webhook_delivery(**_json_object(environ))
+        except ValueError as exc:
+            raise qp.BadRequest(str(exc)) from None
+        return json_response(200, self.sim.webhook_state()["delivery"])
+
+
+def _json_object(environ: dict[str, Any]) -> dict[str, Any]:
+    try:
+        body = json.loads(_read_body(environ) or b"{}")
+    except ValueError:
+        raise qp.BadRequest("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise qp.BadRequest("expected a JSON object")
+    return body
+
+
+def _flag(params: qp.Params, name: str, default: bool) -> bool:
+    value = qp.first(params, name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes"):
+        return True
+    if value.lower() in ("0", "false", "no"):
+        return False
+    raise qp.BadRequest(f"{name} must be 0 or 1")
 
 
 def _hours(params: qp.Params) -> int:

@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 from simulator import quirks as q
+from simulator import statuses
 from simulator.config import SimulatorConfig
 from simulator.records import Maker, status_object
 from simulator.timefmt import naive_ts, offset_ts
@@ -39,6 +40,7 @@ SUMMARY_KEYS = (
     "people_edited",
     "supplies_edited",
     "tags_edited",
+    "property_statuses_changed",
 )
 
 
@@ -62,6 +64,8 @@ def new_property(world: World, make: Maker, config: SimulatorConfig, now: dateti
     world.properties[prop["id"]] = prop
     if make.rng.random() < config.bad_property_rate:
         world.bad_property_ids.add(prop["id"])
+    # Drawn last and from the property's own stream: `make.rng` sees the same draws as before.
+    world.property_statuses[prop["id"]] = statuses.initial_status(world, config, prop, now)
     return prop
 
 
@@ -248,12 +252,15 @@ def _tasks(
         if op == "edit":
             _edit_task(task, make, now)
             done["tasks_edited"] += 1
+            kind: str | None = "edit"
         else:
             kind = _edit_children(world, task, make, now)
             if kind is None:
                 continue
             done[f"task_{kind}_changed"] += 1
         touch_task(task, now)
+        if world.journal is not None:
+            world.journal.task_changed(task["id"], kind)
 
 
 def _edit_task(task: dict, make: Maker, now: datetime) -> None:
@@ -364,6 +371,21 @@ def _edit_children(world: World, task: dict, make: Maker, now: datetime) -> str 
 def _other(rng: random.Random, current: object, choices: tuple[str, ...]) -> str:
     """A value from `choices` different from `current`, so an edit always changes something."""
     return rng.choice([c for c in choices if c != current])
+
+
+def change_statuses(
+    world: World, config: SimulatorConfig, now: datetime, rng: random.Random
+) -> list[tuple[int, str]]:
+    """Operational statuses of a share of the properties change, stamped `now`; returns
+    (property id, previous status) pairs. `rng` is a stream of its own, so the other changes
+    of the hour draw exactly what they drew before statuses existed. Distinct properties: one
+    change per property and hour, so its event's previous_status is unambiguous."""
+    ids = sorted(world.properties)
+    count = min(how_many(rng, len(ids), config.change_rate), len(ids))
+    return [
+        (pid, statuses.change_status(world, world.properties[pid], rng, now))
+        for pid in rng.sample(ids, count)
+    ]
 
 
 def _hide(

@@ -59,6 +59,32 @@ class Company:
 
 
 @dataclass
+class Journal:
+    """What one simulated hour did to tasks, for the webhook events built at its end.
+
+    Tasks are listed once, in the order they were first touched; `kinds` names what changed
+    ("edit" for fields and stage, else the child list), so a costs-only hour can be told apart.
+    """
+
+    order: dict[int, None] = field(default_factory=dict)
+    created: set[int] = field(default_factory=set)
+    deleted: dict[int, int] = field(default_factory=dict)  # task id -> its property id
+    kinds: dict[int, set[str]] = field(default_factory=dict)
+
+    def task_created(self, task_id: int) -> None:
+        self.order.setdefault(task_id)
+        self.created.add(task_id)
+
+    def task_changed(self, task_id: int, kind: str) -> None:
+        self.order.setdefault(task_id)
+        self.kinds.setdefault(task_id, set()).add(kind)
+
+    def task_deleted(self, task_id: int, property_id: int) -> None:
+        self.order.setdefault(task_id)
+        self.deleted[task_id] = property_id
+
+
+@dataclass
 class World:
     """Records keyed by id. Internal fields start with "_" and are never served:
     `_created`/`_updated` (datetimes for sorting and filters), `_dup` (child lists served
@@ -83,6 +109,10 @@ class World:
     bad_property_ids: set[int] = field(default_factory=set)
     removed_property_ids: set[int] = field(default_factory=set)
     counters: dict[str, int] = field(default_factory=dict)
+    # Operational status per property (clean, dirty, ...): see simulator/statuses.py.
+    property_statuses: dict[int, dict] = field(default_factory=dict)
+    # Set by the simulator during a tick of a company subscribed to task webhooks only.
+    journal: Journal | None = field(default=None, repr=False, compare=False)
 
     def new_id(self, kind: str) -> int:
         seq = self.counters.get(kind, 0) + 1
@@ -98,6 +128,8 @@ class World:
         self.requirements[task["id"]] = requirements
         self.comments[task["id"]] = comments
         self.tasks_by_property.setdefault(task["home_id"], set()).add(task["id"])
+        if self.journal is not None:
+            self.journal.task_created(task["id"])
 
     def delete_task(self, task_id: int) -> None:
         task = self.tasks.pop(task_id)
@@ -106,10 +138,13 @@ class World:
         self.tasks_by_property.get(task["home_id"], set()).discard(task_id)
         self.hidden_task_ids.discard(task_id)
         self.deleted_task_ids.add(task_id)
+        if self.journal is not None:
+            self.journal.task_deleted(task_id, task["home_id"])
 
     def remove_property(self, property_id: int) -> tuple[int, int]:
         """Remove a property with its reservations and tasks; returns (reservations, tasks)."""
         del self.properties[property_id]
+        self.property_statuses.pop(property_id, None)
         self.removed_property_ids.add(property_id)
         self.bad_property_ids.discard(property_id)
         reservation_ids = [
@@ -132,19 +167,25 @@ class World:
     def snapshot(self, now: datetime) -> dict[str, Any]:
         tasks = self.valid(self.tasks)
         task_ids = [t["id"] for t in tasks]
+        property_ids = [
+            p["id"] for p in self.valid(self.properties) if p["id"] in self.property_statuses
+        ]
         return {
             "company_id": self.company.company_id,
             "now": offset_ts(now),
             "properties": _copy([public(p) for p in self.valid(self.properties)]),
             "reservations": _copy([public(r) for r in self.valid(self.reservations)]),
             "tasks": _copy([public(t) for t in tasks]),
-            "requirements": _by_task(task_ids, [self.requirements[i] for i in task_ids]),
-            "comments": _by_task(task_ids, [self.comments[i] for i in task_ids]),
+            "requirements": _by_id(task_ids, [self.requirements[i] for i in task_ids]),
+            "comments": _by_id(task_ids, [self.comments[i] for i in task_ids]),
             "people": _copy([public(p) for p in self.valid(self.people)]),
             "supplies": _copy([public(s) for s in self.valid(self.supplies)]),
             "tags": _copy([public(t) for t in self.valid(self.tags)]),
             "hidden_task_ids": sorted(self.hidden_task_ids),
             "bad_property_ids": sorted(self.bad_property_ids & set(self.properties)),
+            "property_statuses": _by_id(
+                property_ids, [self.property_statuses[i] for i in property_ids]
+            ),
         }
 
 
@@ -161,8 +202,8 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _by_task(task_ids: list[int], lists: list[list[dict]]) -> dict[int, list[dict]]:
-    return dict(zip(task_ids, _copy(lists), strict=True))
+def _by_id(ids: list[int], values: list[Any]) -> dict[int, Any]:
+    return dict(zip(ids, _copy(values), strict=True))
 
 
 def _copy(value: Any) -> Any:
