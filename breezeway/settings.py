@@ -366,6 +366,19 @@ if not re.fullmatch(r"\s*(\d+\s*(,\s*\d+\s*)*)?", _delays):
         f"SYNC_TASK_RETRY_DELAYS={_delays!r}: give seconds separated by commas, e.g. 60,300,900."
     )
 SYNC_TASK_RETRY_DELAYS = [int(v) for v in _delays.split(",") if v.strip()]
+# Webhooks (etl.webhooks): the largest body accepted (413 above), the seconds between the
+# retries of an event whose processing failed transiently (then it is `failed`), and the hours
+# without an event, while the hourly sync finds changes, after which a region is flagged.
+WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
+_webhook_delays = env.str("WEBHOOK_RETRY_DELAYS", default="10,60,300,900,3600")
+if not re.fullmatch(r"\s*(\d+\s*(,\s*\d+\s*)*)?", _webhook_delays):
+    raise ImproperlyConfigured(
+        f"WEBHOOK_RETRY_DELAYS={_webhook_delays!r}: give seconds separated by commas, e.g. 10,60."
+    )
+WEBHOOK_RETRY_DELAYS = [int(v) for v in _webhook_delays.split(",") if v.strip()]
+WEBHOOK_QUIET_HOURS = env_float("WEBHOOK_QUIET_HOURS", 2.0)
+if WEBHOOK_QUIET_HOURS <= 0:
+    raise ImproperlyConfigured(f"WEBHOOK_QUIET_HOURS={WEBHOOK_QUIET_HOURS!r} must be positive.")
 CELERY_TASK_IGNORE_RESULT = True
 # The queue every task goes to; give each deployment (or test run) sharing a Redis its own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="breezeway")

@@ -1,4 +1,4 @@
-"""URL routes: Django admin under /admin/, the health check at /healthz, /metrics."""
+"""URL routes: Django admin under /admin/, /healthz, /metrics, the Breezeway webhooks."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -13,4 +13,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     # By dotted path: the project package imports nothing of ops (the layer above it).
     path("", include("ops.urls")),
+    path("", include("etl.urls")),
 ]

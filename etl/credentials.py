@@ -26,6 +26,17 @@ def credential_variables(region_code: str) -> tuple[str, str]:
     return f"BREEZEWAY_{code}_CLIENT_ID", f"BREEZEWAY_{code}_CLIENT_SECRET"
 
 
+def webhook_secret_variable(region_code: str) -> str:
+    """The name of the region's webhook secret: BREEZEWAY_<CODE>_WEBHOOK_SECRET (same CODE)."""
+    return f"BREEZEWAY_{credentials_name(region_code)}_WEBHOOK_SECRET"
+
+
+def webhook_secret(region_code: str, environ: Mapping[str, str] | None = None) -> str:
+    """The region's webhook secret, stripped; '' when unset (every event is then refused)."""
+    environ = os.environ if environ is None else environ
+    return environ.get(webhook_secret_variable(region_code), "").strip()
+
+
 def _read(region_code: str, environ: Mapping[str, str] | None) -> dict[str, str]:
     """The region's two variables, by name, stripped ('' when unset)."""
     environ = os.environ if environ is None else environ

@@ -114,6 +114,24 @@ class PerParentListing:
 
 
 @dataclass(frozen=True)
+class PushedEvents:
+    """Webhook events Breezeway pushes about an entity's records (reference §13.1).
+
+    The record sits under `object_key`; `event_prefix` marks the event types about it (each
+    loads the record as the sync would, except `deleted_events`, which ask the API first).
+    `event_only_keys` are keys the event adds to the listed record (its company, a status
+    object the list does not carry): left out, so a record pushed and then listed hashes the
+    same and the hourly sync has nothing to rewrite.
+    """
+
+    kind: str  # the receiver's URL segment and WebhookEvent.kind ("tasks")
+    object_key: str
+    event_prefix: str
+    deleted_events: tuple[str, ...]
+    event_only_keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     name: str  # the `--entity` name
     model: type[models.Model]
@@ -133,6 +151,7 @@ class EntitySpec:
     listed_per: PerParentListing | None = None
     # Its complete listings are evidence: a row missing from enough of them is deleted.
     listing_proves_deletion: bool = False
+    pushed: PushedEvents | None = None  # its webhook events, if Breezeway sends any
 
     @property
     def sweeps(self) -> bool:
@@ -636,6 +655,13 @@ TASKS = EntitySpec(
     listed_per=PerParentListing(
         "properties", "home_id", "home_id", "scheduled_date", reconcile_job="task_deletions"
     ),
+    pushed=PushedEvents(
+        "tasks",
+        object_key="task",
+        event_prefix="task-",
+        deleted_events=("task-deleted",),
+        event_only_keys=("company_id", "status"),
+    ),
 )
 
 ENTITIES: dict[str, EntitySpec] = {
@@ -648,6 +674,30 @@ RECONCILE_JOBS: dict[str, EntitySpec] = {
 }
 # Every job a sync run can be (SyncRun.entity), in the order a region run takes them.
 JOBS: tuple[str, ...] = (*ENTITY_NAMES, *RECONCILE_JOBS)
+
+
+# The entities whose records webhooks push, by the receiver's kind.
+PUSHED: dict[str, EntitySpec] = {
+    spec.pushed.kind: spec for spec in ENTITIES.values() if spec.pushed is not None
+}
+
+
+class LookupsOnDemand(Lookups):
+    """Lookups that ask the database for each id the first time it is needed: for loading one
+    record (a webhook's), whose few links do not justify reading every key of the region."""
+
+    def pk(self, entity: str, breezeway_id: Any) -> int | None:
+        known = self.pks.setdefault(entity, {})
+        if breezeway_id not in known:
+            spec = ENTITIES[entity]
+            known[breezeway_id] = (
+                spec.model.objects.filter(
+                    region_id=self.region, **{spec.id_field: str(breezeway_id)[:64]}
+                )
+                .values_list("pk", flat=True)
+                .first()
+            )
+        return known[breezeway_id]
 
 
 def spec_of(job: str) -> EntitySpec:

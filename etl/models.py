@@ -1,4 +1,4 @@
-"""Run bookkeeping of the sync: runs, rejected records, and the shared API token store."""
+"""Bookkeeping of the sync: runs, rejected records, the shared API token store, webhook events."""
 
 from django.db import models
 from django.utils import timezone
@@ -105,3 +105,70 @@ class ApiToken(models.Model):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.region_id} expires {self.access_expires_at}>"
+
+
+class WebhookEvent(models.Model):
+    """One webhook delivery from Breezeway, stored before it is acknowledged and processed by a
+    Celery task afterwards; the same delivery twice (same digest) is one row."""
+
+    class Kind(models.TextChoices):
+        TASKS = "tasks"
+        PROPERTY_STATUS = "property-status"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"  # stored, queued (or waiting for a retry)
+        PROCESSED = "processed"  # its row is stored (or the handshake recorded)
+        SUPERSEDED = "superseded"  # older than what the mirror holds: left unapplied
+        NOT_DELETED = "not_deleted"  # a delete the API refuted (GET /task/{id} answered 200)
+        IGNORED = "ignored"  # an event type nothing handles: kept, not applied
+        FAILED = "failed"  # unusable, or retries ran out: `error` says why
+
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="webhook_events")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    event_type = models.CharField(max_length=64, blank=True, default="")
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    received_at = models.DateTimeField(default=timezone.now)
+    # The event's own time (a task's updated_at, a status change's time), when it says one.
+    event_at = models.DateTimeField(null=True, blank=True)
+    payload = models.JSONField(null=True, blank=True)  # the body as JSON, made storable
+    # The body's bytes, kept only when `payload` could not hold them exactly (NUL, invalid
+    # Unicode, not JSON at all).
+    raw_body = models.BinaryField(null=True, blank=True)
+    digest = models.CharField(max_length=64)  # SHA-256 of the body's canonical JSON (or bytes)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.IntegerField(default=0)
+    # When a pending event's next try is due (its retry's countdown); the requeue sweep leaves
+    # it alone until then.
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+    processed_at = models.DateTimeField(null=True, blank=True)
+    # What processing did: rows written per table, rejected child items, the lag in seconds.
+    outcome = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "etl_webhook_events"
+        ordering = ["-received_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["region", "kind", "digest"], name="etl_webhook_event_once"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["region", "-received_at"], name="etl_webhooks_latest"),
+            models.Index(
+                fields=["status", "received_at"],
+                name="etl_webhooks_pending",
+                condition=models.Q(status="pending"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        what = self.event_type or self.kind
+        return f"{what} {self.object_id or ''} for {self.region_id}".replace("  ", " ")
+
+    @property
+    def lag_seconds(self) -> float | None:
+        """Seconds from receipt to the row being stored, for processed events."""
+        if self.processed_at is None or self.status != self.Status.PROCESSED:
+            return None
+        return (self.processed_at - self.received_at).total_seconds()

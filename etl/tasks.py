@@ -1,19 +1,22 @@
-"""Celery tasks: thin entry points over etl.pipeline (one entity, one region, all regions)."""
+"""Celery tasks: thin entry points over etl.pipeline (one entity, one region, all regions) and
+etl.webhooks (one stored event)."""
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.utils import timezone
 
 from breezeway.celery import close_stale_connections
 from breezeway.logcontext import log_context
 from etl.credentials import syncable_regions
 from etl.entities import RECONCILE_JOBS
 from etl.locking import sweep_lost_runs
-from etl.models import SyncRun
+from etl.models import SyncRun, WebhookEvent
 from etl.pipeline import SyncOptions, ordered, run_region_sync
 from etl.runs import (
     DATABASE_ERRORS,
@@ -145,3 +148,63 @@ def sweep_lost_runs_task(self: Any) -> int:
     """Mark failed the runs left `running` by a worker that died."""
     close_stale_connections(self)
     return sweep_lost_runs()
+
+
+@shared_task(bind=True, name="etl.process_webhook_event")
+def process_webhook_event(self: Any, event_id: int) -> str:
+    """Apply one stored webhook event; a transient failure is retried WEBHOOK_RETRY_DELAYS
+    later, and the event ends `failed` with the reason when they run out."""
+    from etl.webhooks.process import Transient, process_event
+
+    close_stale_connections(self)
+    try:
+        return process_event(event_id)
+    except (Transient, *DATABASE_ERRORS) as exc:
+        reason = str(exc) if isinstance(exc, Transient) else describe_database_error(exc)
+    delays = settings.WEBHOOK_RETRY_DELAYS
+    retries = self.request.retries
+    events = WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.Status.PENDING)
+    if retries >= len(delays):
+        events.update(
+            status=WebhookEvent.Status.FAILED,
+            error=f"gave up after {retries + 1} attempt(s): {reason}"[:2000],
+            attempts=retries + 1,
+            processed_at=timezone.now(),
+            next_attempt_at=None,
+        )
+        log.warning("webhook event %s failed for good: %s", event_id, reason)
+        return WebhookEvent.Status.FAILED
+    delay = delays[retries]
+    events.update(
+        error=reason[:2000],
+        attempts=retries + 1,
+        next_attempt_at=timezone.now() + timedelta(seconds=delay),
+    )
+    if self.request.is_eager:
+        # In-process (no broker) a retry would run at once, in the caller: the event waits
+        # for the requeue sweep or the admin's "Process again" instead.
+        return WebhookEvent.Status.PENDING
+    log.info("webhook event %s: %s; retrying in %ss", event_id, reason, delay)
+    raise self.retry(countdown=delay)
+
+
+# A pending event not tried this long after it was due (or received) lost its message.
+REQUEUE_AFTER = timedelta(minutes=5)
+
+
+@shared_task(name="etl.requeue_webhook_events")
+def requeue_webhook_events(limit: int = 10_000) -> int:
+    """Queue again the pending events whose message was lost (a broker restart, a worker
+    killed before acknowledging, a broker down at receipt); returns how many."""
+    stalled = timezone.now() - REQUEUE_AFTER
+    ids = list(
+        WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING, received_at__lt=stalled)
+        .exclude(next_attempt_at__gte=stalled)
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    for event_id in ids:
+        process_webhook_event.delay(event_id)
+    if ids:
+        log.warning("requeued %d stalled webhook event(s)", len(ids))
+    return len(ids)

@@ -40,6 +40,11 @@ class Property(Synced, ListingTracked):
     created_at = models.DateTimeField(db_default=DbNow())
     updated_at = models.DateTimeField(db_default=DbNow())
     last_sync_time = models.DateTimeField(null=True, blank=True, db_default=DbNow())
+    # The operational status (clean, dirty, occupied...): the API lists none, only the
+    # property-status webhook sends it. Set by the newest event (by its time), never by the sync.
+    operational_status = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    operational_sub_statuses = models.JSONField(null=True, blank=True, editable=False)
+    operational_status_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "properties"

@@ -1,0 +1,1 @@
+"""Webhooks from Breezeway: the receiver, the events it stores, their processing, health."""
