@@ -65,6 +65,16 @@ def env_url(name: str, default: str) -> str:
     return value
 
 
+def env_seconds_list(name: str, default: str) -> list[int]:
+    """Whole seconds separated by commas (retry delays); anything else names the variable."""
+    raw = env.str(name, default=default)
+    if not re.fullmatch(r"\s*(\d+\s*(,\s*\d+\s*)*)?", raw):
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: give seconds separated by commas, e.g. {default}."
+        )
+    return [int(v) for v in raw.split(",") if v.strip()]
+
+
 def postgres_memory_kb(name: str, value: str) -> int:
     """A PostgreSQL memory setting such as 256MB, in kB, within what PostgreSQL accepts."""
     match = re.fullmatch(r"(\d+)\s*(kB|MB|GB)", value)
@@ -360,22 +370,12 @@ if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= SYNC_TASK_TIME_LIMIT
     raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be above SYNC_TASK_TIME_LIMIT.")
 # Seconds before a sync task that failed for a transient reason (the API, the network) runs
 # again: one retry per entry. Bad data is never retried.
-_delays = env.str("SYNC_TASK_RETRY_DELAYS", default="60,300,900")
-if not re.fullmatch(r"\s*(\d+\s*(,\s*\d+\s*)*)?", _delays):
-    raise ImproperlyConfigured(
-        f"SYNC_TASK_RETRY_DELAYS={_delays!r}: give seconds separated by commas, e.g. 60,300,900."
-    )
-SYNC_TASK_RETRY_DELAYS = [int(v) for v in _delays.split(",") if v.strip()]
+SYNC_TASK_RETRY_DELAYS = env_seconds_list("SYNC_TASK_RETRY_DELAYS", "60,300,900")
 # Webhooks (etl.webhooks): the largest body accepted (413 above), the seconds between the
 # retries of an event whose processing failed transiently (then it is `failed`), and the hours
 # without an event, while the hourly sync finds changes, after which a region is flagged.
 WEBHOOK_MAX_BODY_BYTES = env_int("WEBHOOK_MAX_BODY_BYTES", 1024 * 1024, minimum=1024)
-_webhook_delays = env.str("WEBHOOK_RETRY_DELAYS", default="10,60,300,900,3600")
-if not re.fullmatch(r"\s*(\d+\s*(,\s*\d+\s*)*)?", _webhook_delays):
-    raise ImproperlyConfigured(
-        f"WEBHOOK_RETRY_DELAYS={_webhook_delays!r}: give seconds separated by commas, e.g. 10,60."
-    )
-WEBHOOK_RETRY_DELAYS = [int(v) for v in _webhook_delays.split(",") if v.strip()]
+WEBHOOK_RETRY_DELAYS = env_seconds_list("WEBHOOK_RETRY_DELAYS", "10,60,300,900,3600")
 WEBHOOK_QUIET_HOURS = env_float("WEBHOOK_QUIET_HOURS", 2.0)
 if WEBHOOK_QUIET_HOURS <= 0:
     raise ImproperlyConfigured(f"WEBHOOK_QUIET_HOURS={WEBHOOK_QUIET_HOURS!r} must be positive.")
