@@ -154,7 +154,7 @@ def sweep_lost_runs_task(self: Any) -> int:
 def process_webhook_event(self: Any, event_id: int) -> str:
     """Apply one stored webhook event; a transient failure is retried WEBHOOK_RETRY_DELAYS
     later, and the event ends `failed` with the reason when they run out."""
-    from etl.webhooks.process import Transient, process_event
+    from etl.webhooks.process import Transient, finish, process_event
 
     close_stale_connections(self)
     try:
@@ -165,15 +165,11 @@ def process_webhook_event(self: Any, event_id: int) -> str:
     retries = self.request.retries
     events = WebhookEvent.objects.filter(pk=event_id, status=WebhookEvent.Status.PENDING)
     if retries >= len(delays):
-        events.update(
-            status=WebhookEvent.Status.FAILED,
-            error=f"gave up after {retries + 1} attempt(s): {reason}"[:2000],
-            attempts=retries + 1,
-            processed_at=timezone.now(),
-            next_attempt_at=None,
+        event = WebhookEvent.objects.select_related("region").get(pk=event_id)
+        event.attempts = retries  # finish() counts this attempt
+        return finish(
+            event, WebhookEvent.Status.FAILED, f"gave up after {retries + 1} attempt(s): {reason}"
         )
-        log.warning("webhook event %s failed for good: %s", event_id, reason)
-        return WebhookEvent.Status.FAILED
     delay = delays[retries]
     events.update(
         error=reason[:2000],

@@ -20,7 +20,7 @@ from etl.load import BatchLoader
 from etl.models import WebhookEvent
 from etl.pipeline import make_client
 from etl.records import Incoming, record_id
-from etl.values import RecordError, json_value, text, timestamp
+from etl.values import RecordError, json_value, text
 from etl.webhooks.events import HANDSHAKE, PROPERTY_STATUS, property_id, pushed_record
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def apply(event: WebhookEvent, transport: httpx.BaseTransport | None) -> tuple[s
     with api_client(event.region, transport) as client:
         if event.event_type in pushed.deleted_events:
             return confirm_deletion(event.region, spec, client, breezeway_id)
-        return apply_record(event.region, spec, client, breezeway_id, record)
+        return apply_record(event.region, spec, client, breezeway_id, record, event.event_at)
 
 
 def check_company(region: Region, company: Any) -> None:
@@ -163,13 +163,15 @@ def newer_stored(spec: EntitySpec, region: Region, breezeway_id: str, at: dateti
 
 
 def apply_record(
-    region: Region, spec: EntitySpec, client: BreezewayClient, breezeway_id: str, record: dict
+    region: Region,
+    spec: EntitySpec,
+    client: BreezewayClient,
+    breezeway_id: str,
+    record: dict,
+    updated_at: datetime | None,
 ) -> tuple[str, str, dict]:
-    """Load a pushed record as the sync would, with the child sets its endpoints serve."""
-    try:
-        updated_at = timestamp(record.get("updated_at"), "updated_at")
-    except RecordError:
-        updated_at = None
+    """Load a pushed record (of `updated_at`, as the receiver read it) as the sync would, with
+    the child sets its endpoints serve."""
     why = newer_stored(spec, region, breezeway_id, updated_at)
     if why:
         return Status.SUPERSEDED, why, {}
