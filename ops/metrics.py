@@ -1,4 +1,5 @@
-"""Prometheus metrics of the sync, the duplicate statistics and the alerts, read at scrape time."""
+"""Prometheus metrics of the sync, the webhooks, the duplicate statistics and the alerts, read at
+scrape time."""
 
 import logging
 from collections.abc import Iterator
@@ -14,7 +15,8 @@ from prometheus_client.registry import Collector
 from breezeway.models import Region
 from dedup.models import DuplicateSnapshot
 from etl.entities import JOBS
-from etl.models import RejectedRecord, SyncRun
+from etl.models import RejectedRecord, SyncRun, WebhookEvent
+from etl.webhooks.health import last_received
 from ops.models import Alert
 
 log = logging.getLogger(__name__)
@@ -86,9 +88,10 @@ def gauge(name: str, documentation: str, labels: list[str]) -> GaugeMetricFamily
 
 
 class BreezewayCollector(Collector):
-    """Reads the sync runs, rejected records, duplicate snapshots and alerts when scraped.
+    """Reads the sync runs, rejected records, webhook events, duplicate snapshots and alerts
+    when scraped.
 
-    Five queries per scrape, whatever the number of regions, runs, tables or alerts. A part
+    Seven queries per scrape, whatever the number of regions, runs, tables or alerts. A part
     whose query fails reports breezeway_metrics_scrape_success{part} 0 and leaves its metrics
     out; the other parts are still served."""
 
@@ -104,6 +107,7 @@ class BreezewayCollector(Collector):
         )
         parts = [
             ("sync", self.sync_metrics),
+            ("webhooks", self.webhook_metrics),
             ("duplicates", self.table_metrics),
             ("alerts", self.alert_metrics),
         ]
@@ -192,6 +196,34 @@ class BreezewayCollector(Collector):
             *(metric for _, metric in figures),
             kept,
         ]
+
+    def webhook_metrics(self) -> list[Metric]:
+        prefix = "breezeway_webhook_"
+        received = gauge(
+            prefix + "last_received_timestamp_seconds",
+            "When the region's latest webhook event of the kind was received (unix time).",
+            ["region", "kind"],
+        )
+        latest = last_received()
+        for code, kinds in sorted(latest.items()):
+            for kind, at in sorted(kinds.items()):
+                if at is not None:
+                    received.add_metric([code, kind], unix(at))
+        pending = gauge(
+            prefix + "events_pending",
+            "Webhook events stored but not applied yet (queued, or waiting for a retry).",
+            ["region"],
+        )
+        counts = dict(
+            WebhookEvent.objects.filter(status=WebhookEvent.Status.PENDING)  # a partial index
+            .values_list("region_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        # Every region, 0 included, so "no backlog" is a value and not a missing series.
+        for code in sorted(latest):
+            pending.add_metric([code], counts.get(code, 0))
+        return [received, pending]
 
     def table_metrics(self) -> list[Metric]:
         prefix = "breezeway_table_"

@@ -19,6 +19,7 @@ class Alert(models.Model):
         DUPLICATES = "duplicates", "duplicates in a table"
         NATURAL_KEY_INDEX = "natural_key_index", "natural-key index missing or invalid"
         ROW_DROP = "row_drop", "table lost rows"
+        WEBHOOKS_SILENT = "webhooks_silent", "webhooks quiet while syncs find changes"
 
     key = models.CharField(
         max_length=200, help_text='What is wrong where: "sync_stale:sim1:tasks".'

@@ -1,6 +1,6 @@
-"""The admin of the sync: regions (credentials, freshness, "Sync now"), runs and rejected
-records (importing the modules registers the models)."""
+"""The admin of the sync: regions (credentials, freshness, webhooks, "Sync now"), runs, rejected
+records and webhook events (importing the modules registers the models)."""
 
-from etl.admin import regions, runs
+from etl.admin import regions, runs, webhooks
 
-__all__ = ["regions", "runs"]
+__all__ = ["regions", "runs", "webhooks"]

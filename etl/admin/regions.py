@@ -1,4 +1,5 @@
-"""Admin of regions: credential status (never the values), sync freshness, and "Sync now"."""
+"""Admin of regions: credential status (never the values), sync freshness, webhook health,
+and "Sync now"."""
 
 import json
 import logging
@@ -18,10 +19,11 @@ from django_celery_beat.models import PeriodicTask
 from breezeway.admin.base import EMPTY, AdminBase, changelist_link, changelist_url
 from breezeway.admin.display import datetime_text
 from breezeway.models import Region
-from etl.credentials import region_readiness
+from etl.credentials import region_readiness, webhook_secret_variable
 from etl.entities import ENTITY_NAMES
-from etl.models import SyncRun
+from etl.models import SyncRun, WebhookEvent
 from etl.tasks import sync_region
+from etl.webhooks.health import WebhookHealth, lag, webhook_health
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +114,7 @@ class RegionAdmin(AdminBase):
         "name",
         "is_active",
         "sync_age",
+        "webhooks",
         "last_success",
         "credentials",
         "company_id",
@@ -127,6 +130,7 @@ class RegionAdmin(AdminBase):
         "last_success",
         "sync_age",
         "runs",
+        "webhook_health",
         "created_at",
         "updated_at",
     )
@@ -135,17 +139,28 @@ class RegionAdmin(AdminBase):
         "last_success",
         "sync_age",
         "runs",
+        "webhooks",
+        "webhook_health",
         "created_at",
         "updated_at",
     )
     actions = ("sync_now",)
     # Before the sync's migrations (a legacy database not remediated yet) there are no runs
     # and maybe no beat schedule: the regions are listed without their sync figures.
-    optional_models = (SyncRun, PeriodicTask)
-    SYNC_FIELDS = ("last_success", "sync_age", "runs")
+    optional_models = (SyncRun, PeriodicTask, WebhookEvent)
+    WEBHOOK_FIELDS = ("webhooks", "webhook_health")
+    SYNC_FIELDS = ("last_success", "sync_age", "runs", *WEBHOOK_FIELDS)
 
     def has_sync_runs(self, request: HttpRequest) -> bool:
         return self.table_exists(request, SyncRun)
+
+    def hidden_fields(self, request: HttpRequest) -> set[str]:
+        """The fields whose tables are not migrated yet."""
+        if not self.has_sync_runs(request):
+            return set(self.SYNC_FIELDS)
+        if not self.table_exists(request, WebhookEvent):
+            return set(self.WEBHOOK_FIELDS)
+        return set()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -171,8 +186,12 @@ class RegionAdmin(AdminBase):
             schedule = sync_schedule()
         else:
             schedule = []
+        webhooks = self.table_exists(request, WebhookEvent)
+        health = webhook_health(regions) if webhooks else {}
         for region in regions:
             region.sync_intervals = entity_intervals(region.code, schedule)
+            if webhooks:
+                region.webhook_health = health[region.code]
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
@@ -184,21 +203,19 @@ class RegionAdmin(AdminBase):
         region = super().get_object(request, object_id, from_field)
         if region is not None and self.has_sync_runs(request):
             self.attach_intervals(request, [region])
+            if self.table_exists(request, WebhookEvent):
+                region.webhook_lag = lag(region)
         return region
 
     def get_list_display(self, request: HttpRequest) -> list:
-        shown = super().get_list_display(request)
-        if self.has_sync_runs(request):
-            return shown
-        return [name for name in shown if name not in self.SYNC_FIELDS]
+        hidden = self.hidden_fields(request)
+        return [name for name in super().get_list_display(request) if name not in hidden]
 
     def get_fields(self, request: HttpRequest, obj: Region | None = None) -> list:
         if obj is None:  # nothing to report about a region being added
             return ["code", "name", "company_id", "is_active"]
-        shown = super().get_fields(request, obj)
-        if self.has_sync_runs(request):
-            return shown
-        return [name for name in shown if name not in self.SYNC_FIELDS]
+        hidden = self.hidden_fields(request)
+        return [name for name in super().get_fields(request, obj) if name not in hidden]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Region | None = None) -> list:
         # The code is the primary key and every mirrored row's region: fixed once created.
@@ -312,6 +329,79 @@ class RegionAdmin(AdminBase):
             f"no successful sync for {STALE_AFTER_INTERVALS} intervals of its beat schedule",
             age if age == "never synced" else f"{age}, stale: {', '.join(stale)}",
         )
+
+    @admin.display(description="webhooks")
+    def webhooks(self, obj: Region) -> str:
+        """When the last event arrived; red when a pushed kind went quiet."""
+        health: WebhookHealth | None = getattr(obj, "webhook_health", None)
+        if health is None:
+            return EMPTY
+        if not health.secret_configured:
+            return mark_safe('<span style="color: #757575">not configured</span>')
+        at = health.last_received_at
+        last = f"{timesince(at, depth=1)} ago" if at else "none yet"
+        link = changelist_link(WebhookEvent, last, region__code__exact=obj.pk)
+        if not health.quiet:
+            return link
+        return format_html(
+            '{} <span class="webhooks-quiet" style="color: {}; font-weight: bold" title="{}">'
+            "quiet: {}</span>",
+            link,
+            RED,
+            "no event while the syncs found changes",
+            ", ".join(quiet.kind for quiet in health.quiet),
+        )
+
+    @admin.display(description="webhook health")
+    def webhook_health(self, obj: Region) -> str:
+        """The secret's state, the last event per kind, the lag, and why a region is quiet."""
+        health: WebhookHealth | None = getattr(obj, "webhook_health", None)
+        if health is None:
+            return EMPTY
+        variable = webhook_secret_variable(obj.code)
+        if not health.secret_configured:
+            return format_html(
+                '<span style="color: #757575">not configured: set {} (every event is refused'
+                " until then)</span>",
+                variable,
+            )
+        lines = [format_html("secret: configured ({})", variable)]
+        for kind, at in sorted(health.last_received.items()):
+            when = f"{timesince(at, depth=1)} ago ({datetime_text(at)})" if at else "never"
+            events = changelist_link(
+                WebhookEvent, when, region__code__exact=obj.pk, kind__exact=kind
+            )
+            lines.append(format_html("last {} event: {}", kind, events))
+        figures: Any = getattr(obj, "webhook_lag", None)
+        if figures is not None and figures.events:
+            lines.append(
+                format_html(
+                    "event to row, last 24 h: p50 {} s, p95 {} s, max {} s ({} events)",
+                    f"{figures.p50:.2f}",
+                    f"{figures.p95:.2f}",
+                    f"{figures.max:.2f}",
+                    figures.events,
+                )
+            )
+        for quiet in health.quiet:
+            since = (
+                f"since {datetime_text(quiet.last_received_at)}"
+                if quiet.last_received_at
+                else "ever"
+            )
+            lines.append(
+                format_html(
+                    '<strong class="webhooks-quiet" style="color: {}">quiet: no {} event {}, while'
+                    " the syncs of the last {} h wrote {} row(s). Check the webhook subscription"
+                    " in Breezeway and the receiver's log.</strong>",
+                    RED,
+                    quiet.kind,
+                    since,
+                    f"{quiet.window.total_seconds() / 3600:g}",
+                    quiet.rows_written,
+                )
+            )
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
 
     @admin.display(description="sync runs")
     def runs(self, obj: Region) -> str:

@@ -12,6 +12,7 @@ from ops.alerts.notices import deliver_notices
 from ops.alerts.state import Changes, record_conditions
 from ops.alerts.sync import failing_syncs, rejecting_syncs, stale_syncs
 from ops.alerts.tables import shrunk_tables, unclean_tables
+from ops.alerts.webhooks import silent_webhooks
 from ops.models import Alert
 
 log = logging.getLogger(__name__)
@@ -22,13 +23,13 @@ log = logging.getLogger(__name__)
 ALERT_CHECK_LOCK = 0x4F_50_53_00_0001
 
 # Each check and the kinds of alert it can open (and so clear).
-# ops.alerts.webhooks.silent_webhooks joins them when webhooks exist (issue 14).
 CHECKS: tuple[tuple[Callable[[], list[Condition]], tuple[str, ...]], ...] = (
     (stale_syncs, (Alert.Kind.SYNC_STALE,)),
     (failing_syncs, (Alert.Kind.SYNC_FAILING,)),
     (rejecting_syncs, (Alert.Kind.SYNC_REJECTED,)),
     (unclean_tables, (Alert.Kind.DUPLICATES, Alert.Kind.NATURAL_KEY_INDEX)),
     (shrunk_tables, (Alert.Kind.ROW_DROP,)),
+    (silent_webhooks, (Alert.Kind.WEBHOOKS_SILENT,)),
 )
 
 

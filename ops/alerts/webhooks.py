@@ -1,11 +1,36 @@
-"""The place for "webhooks silent while syncs find changes", once webhooks exist (issue 14)."""
+"""Webhook conditions: a region whose webhooks went quiet while its syncs kept finding changes
+(the old receiver's ten-week silence, caught within WEBHOOK_QUIET_HOURS)."""
 
+from breezeway.admin.display import datetime_text
+from breezeway.models import Region
+from etl.webhooks.health import webhook_health
 from ops.alerts.conditions import Condition
+from ops.alerts.sync import hours_text
+from ops.models import Alert
 
 
 def silent_webhooks() -> list[Condition]:
-    """Not a check yet: Breezeway webhooks are not received (issue 14), so there is no event
-    to miss. When they are, return a "webhooks_silent" condition per region whose syncs
-    changed rows while no event arrived for as long, and add this to ops.alerts.check.CHECKS.
-    """
-    raise NotImplementedError("webhooks are not received yet (issue 14)")
+    """One condition per active region and pushed kind that is quiet (etl.webhooks.health)."""
+    conditions = []
+    regions = Region.objects.filter(is_active=True).order_by("code")
+    for code, health in webhook_health(regions).items():
+        for quiet in health.quiet:
+            since = (
+                f"since {datetime_text(quiet.last_received_at)}"
+                if quiet.last_received_at
+                else "ever"
+            )
+            conditions.append(
+                Condition(
+                    key=f"webhooks_silent:{code}:{quiet.kind}",
+                    kind=Alert.Kind.WEBHOOKS_SILENT,
+                    region_code=code,
+                    entity=quiet.kind,
+                    message=(
+                        f"webhooks of region {code}: no {quiet.kind} event {since}, while the "
+                        f"syncs of the last {hours_text(quiet.window)} wrote "
+                        f"{quiet.rows_written} row(s); check the subscription in Breezeway"
+                    ),
+                )
+            )
+    return conditions

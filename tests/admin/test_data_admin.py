@@ -13,7 +13,7 @@ from django.utils import timezone
 from breezeway import models as m
 from breezeway.admin.filters import column_values
 from breezeway.admin.paging import EstimatedCountPaginator
-from etl.models import RejectedRecord, SyncRun
+from etl.models import RejectedRecord, SyncRun, WebhookEvent
 from tests.support.mirror import synced_models
 
 DATA_MODELS = synced_models()
@@ -49,6 +49,9 @@ def every_record(make_mirror_records, admin_test_region) -> None:
     RejectedRecord.objects.create(
         run=run, region=admin_test_region, entity="tasks", reason="no id", payload={"a": 1}
     )
+    WebhookEvent.objects.create(
+        region=admin_test_region, kind="tasks", event_type="task-updated", digest="d" * 64
+    )
 
 
 def registered_models() -> list:
@@ -59,7 +62,7 @@ def test_every_model_is_registered_and_api_tokens_are_not() -> None:
     from etl.models import ApiToken
 
     models = set(registered_models())
-    assert set(DATA_MODELS) | {m.Region, SyncRun, RejectedRecord} == models
+    assert set(DATA_MODELS) | {m.Region, SyncRun, RejectedRecord, WebhookEvent} == models
     assert ApiToken not in admin.site._registry
 
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from breezeway.models import Region
 from dedup.models import DuplicateSnapshot
-from etl.models import RejectedRecord, SyncRun
+from etl.models import RejectedRecord, SyncRun, WebhookEvent
 from ops.models import Alert
 from tests.support.scratch import ROOT
 from tests.support.snapshots import make_snapshot
@@ -201,7 +201,38 @@ def test_a_scrape_costs_the_same_queries_whatever_the_history(client, metrics_on
     large = queries()
     samples = scrape(client)
     assert len([k for k in samples if k[0] == "breezeway_sync_last_run_duration_seconds"]) == 15
-    assert large == small == 5
+    assert large == small == 7
+
+
+@pytest.mark.django_db
+def test_webhook_figures_last_event_per_kind_and_pending_per_region(client, metrics_on) -> None:
+    region("east")
+    region("west")
+    for n, (kind, status, at) in enumerate(
+        [
+            ("tasks", "processed", T0),
+            ("tasks", "pending", T0 + timedelta(minutes=5)),
+            ("tasks", "pending", T0 + timedelta(minutes=1)),
+            ("property-status", "failed", T0 + timedelta(minutes=2)),
+        ]
+    ):
+        WebhookEvent.objects.create(
+            region_id="east", kind=kind, status=status, received_at=at, digest=str(n)
+        )
+
+    samples = scrape(client)
+
+    last = "breezeway_webhook_last_received_timestamp_seconds"
+    assert samples[(last, labels(region="east", kind="tasks"))] == (
+        T0 + timedelta(minutes=5)
+    ).timestamp()
+    assert samples[(last, labels(region="east", kind="property-status"))] == (
+        T0 + timedelta(minutes=2)
+    ).timestamp()
+    assert not [k for k in samples if k[0] == last and ("region", "west") in k[1]]
+    assert samples[("breezeway_webhook_events_pending", labels(region="east"))] == 2
+    assert samples[("breezeway_webhook_events_pending", labels(region="west"))] == 0
+    assert samples[("breezeway_metrics_scrape_success", labels(part="webhooks"))] == 1
 
 
 @pytest.mark.django_db
