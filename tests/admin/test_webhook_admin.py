@@ -165,7 +165,7 @@ def test_region_page_shows_last_event_and_lag(admin_client, admin_test_region, s
     assert "secret: configured (BREEZEWAY_ADM_TEST_WEBHOOK_SECRET)" in html
     assert "hook-secret" not in html
     assert "last tasks event: <a" in html and "minute ago" in html.replace("\xa0", " ")
-    assert "kind__exact=property-status\">never</a>" in html
+    assert 'kind__exact=property-status">never</a>' in html
     assert "event to row, last 24 h: p50 1.50 s, p95 24.40 s, max 30.00 s (5 events)" in html
     assert "webhooks-quiet" not in html
 

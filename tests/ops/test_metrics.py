@@ -223,12 +223,14 @@ def test_webhook_figures_last_event_per_kind_and_pending_per_region(client, metr
     samples = scrape(client)
 
     last = "breezeway_webhook_last_received_timestamp_seconds"
-    assert samples[(last, labels(region="east", kind="tasks"))] == (
-        T0 + timedelta(minutes=5)
-    ).timestamp()
-    assert samples[(last, labels(region="east", kind="property-status"))] == (
-        T0 + timedelta(minutes=2)
-    ).timestamp()
+    assert (
+        samples[(last, labels(region="east", kind="tasks"))]
+        == (T0 + timedelta(minutes=5)).timestamp()
+    )
+    assert (
+        samples[(last, labels(region="east", kind="property-status"))]
+        == (T0 + timedelta(minutes=2)).timestamp()
+    )
     assert not [k for k in samples if k[0] == last and ("region", "west") in k[1]]
     assert samples[("breezeway_webhook_events_pending", labels(region="east"))] == 2
     assert samples[("breezeway_webhook_events_pending", labels(region="west"))] == 0
