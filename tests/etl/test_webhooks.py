@@ -302,3 +302,32 @@ def test_dropped_events_are_caught_by_the_hourly_sync(synced, sim, deliver_to_dj
     assert {r.status for r in runs} == {"success"}
     assert task_differences() == []
     assert process_event(10**9) == "missing"
+
+
+def test_a_dropped_delete_is_caught_by_the_reconcile_job(synced, sim, deliver_to_django) -> None:
+    from etl.pipeline import run_region_sync
+
+    deliver_to_django(drop_rate=1.0)  # every delivery lost, the task-deleted events included
+    sim.tick(3)
+    deletes = {
+        e["object_id"]
+        for e in sim.webhook_log
+        if e["event_type"] == "task-deleted" and e["fate"] == "dropped"
+    }
+    live = set(
+        m.Task.objects.filter(region=synced, deleted_at__isnull=True).values_list(
+            "task_id", flat=True
+        )
+    )
+    assert deletes & live, "the seed should delete mirrored tasks this hour"
+    assert not WebhookEvent.objects.exclude(event_type="test_webhook_event").exists()
+
+    # Tasks the API had already hidden before it deleted them: the hourly sync does not ask
+    # for those again (only full sweeps do), so only the reconcile job can find the delete.
+    m.Task.objects.filter(region=synced, task_id__in=deletes).update(listed=False)
+    (tasks,) = run_region_sync(synced.code, ["tasks"])
+    gone = m.Task.objects.filter(region=synced, task_id__in=deletes, deleted_at__isnull=True)
+    assert tasks.status == "success" and gone.count() == len(deletes & live)
+    (reconcile,) = run_region_sync(synced.code, ["task_deletions"])
+    assert reconcile.status == "success" and reconcile.deleted == len(deletes & live)
+    assert not gone.exists()
