@@ -14,6 +14,7 @@ WEB_PORT=${WEB_PORT:-8000}
 SIM_PORT=${SIM_PORT:-8765}
 mkdir -p var/run
 PIDS=()
+SUBSCRIBE=()
 cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null; }
 trap cleanup EXIT INT TERM
 
@@ -46,6 +47,9 @@ if ! env | grep -q '^BREEZEWAY_.*_CLIENT_ID='; then
     while read -r CODE COMPANY CLIENT_ID CLIENT_SECRET NAME; do
         VAR=$(echo "$CODE" | tr '[:lower:]' '[:upper:]' | tr -c 'A-Z0-9\n' '_')
         export "BREEZEWAY_${VAR}_CLIENT_ID=$CLIENT_ID" "BREEZEWAY_${VAR}_CLIENT_SECRET=$CLIENT_SECRET"
+        # The simulator posts webhooks to the local receiver (subscribed once web answers).
+        export "BREEZEWAY_${VAR}_WEBHOOK_SECRET=local-webhooks-$CODE"
+        SUBSCRIBE+=("$CODE $COMPANY")
         $PY manage.py add_region "$CODE" --name "$NAME" --company-id "$COMPANY" >/dev/null 2>&1 \
             || $PY manage.py add_region "$CODE" --name "$NAME" --company-id "$COMPANY" --update >/dev/null
     done < <($PY -c '
@@ -65,6 +69,17 @@ if settings.DEBUG and not User.objects.filter(is_superuser=True).exists():
 
 $PY manage.py runserver "127.0.0.1:$WEB_PORT" --noreload > var/run/web.log 2>&1 &
 PIDS+=($!)
+for ENTRY in "${SUBSCRIBE[@]}"; do
+    read -r CODE COMPANY <<< "$ENTRY"
+    for _ in $(seq 50); do
+        $PY -c "import socket; socket.create_connection(('127.0.0.1', $WEB_PORT), 1)" 2>/dev/null && break
+        sleep 0.2
+    done
+    HOOKS="http://127.0.0.1:$WEB_PORT/webhooks/breezeway/$CODE"
+    $PY -m simulator webhooks --url "$SIM_URL" --company-id "$COMPANY" --secret "local-webhooks-$CODE" \
+        --tasks-url "$HOOKS/tasks/" --property-status-url "$HOOKS/property-status/" >/dev/null \
+        || echo "could not subscribe the simulator's webhooks for $CODE (see var/run/simulator.log)"
+done
 $PY -m celery -A breezeway worker --loglevel=INFO > var/run/worker.log 2>&1 &
 PIDS+=($!)
 $PY -m celery -A breezeway beat --loglevel=INFO > var/run/beat.log 2>&1 &
@@ -72,11 +87,16 @@ PIDS+=($!)
 # A first sync now rather than at the top of the hour.
 $PY manage.py shell -v 0 -c 'from etl.tasks import sync_all; print("queued sync_all for", sync_all.delay().id)'
 
+TICK_HINT=""
+if [ -n "${SIM_URL:-}" ]; then
+    TICK_HINT="  webhooks  $PY -m simulator tick --url $SIM_URL  (an hour of changes, pushed here)"
+fi
 cat <<EOF2
 
 Running (Ctrl-C stops everything):
   admin     http://127.0.0.1:$WEB_PORT/admin/
   health    http://127.0.0.1:$WEB_PORT/healthz
   logs      var/run/web.log, worker.log, beat.log${SIM_URL:+, simulator.log (API at $SIM_URL)}
+$TICK_HINT
 EOF2
 wait
