@@ -170,3 +170,52 @@ def test_the_dashboard_fits_a_1440_px_window(browser, live_server, django_user_m
         assert " UTC" in page.inner_text("#dedup-tables")  # times name their zone
     finally:
         context.close()
+
+
+def test_staff_see_quiet_webhooks_and_process_a_failed_event_again(
+    page, live_server, django_user_model, monkeypatch
+) -> None:
+    from etl.credentials import webhook_secret_variable
+    from etl.models import WebhookEvent
+
+    region = m.Region.objects.create(code="hooks", name="Hooks", company_id=7)
+    m.Property.objects.create(region=region, property_id="P1", property_name="Villa")
+    monkeypatch.setenv(webhook_secret_variable(region.code), "browser-hook-secret")
+    # The task syncs of the last hour changed rows; no task event arrived all that time.
+    SyncRun.objects.create(
+        region=region, entity="tasks", status="success", started_at=timezone.now(), updated=4
+    )
+    event = WebhookEvent.objects.create(
+        region=region,
+        kind="property-status",
+        event_type="property-status-changed",
+        object_id="P1",
+        payload={"property_id": "P1", "status": "occupied", "sub_statuses": []},
+        digest="b" * 64,
+        status="failed",
+        attempts=6,
+        error="gave up after 6 attempt(s): property P1 is not in the mirror yet",
+    )
+    django_user_model.objects.create_superuser("ops", "ops@example.com", "pw-ops-1")
+    log_in(page, live_server, "ops", "pw-ops-1")
+
+    page.goto(f"{live_server.url}/admin/breezeway/region/")
+    page.wait_for_selector(".webhooks-quiet")
+    shot(page, "regions-webhooks-quiet")
+    assert "quiet: tasks" in page.inner_text("#result_list")
+
+    page.goto(f"{live_server.url}/admin/etl/webhookevent/{event.pk}/change/")
+    page.wait_for_load_state()
+    assert "occupied" in page.inner_text(".field-payload_pretty")
+    assert "not in the mirror yet" in page.inner_text("#content")
+
+    page.goto(f"{live_server.url}/admin/etl/webhookevent/?status__exact=failed")
+    page.check(f"input[name=_selected_action][value='{event.pk}']")
+    page.select_option("select[name=action]", "process_again")
+    page.click("button[name=index]")
+    page.wait_for_selector(".messagelist")
+    shot(page, "webhook-events-processed")
+    assert "Queued 1 event(s)" in page.inner_text(".messagelist")
+    event.refresh_from_db()
+    assert event.status == "processed"
+    assert m.Property.objects.get(region=region, property_id="P1").operational_status == "occupied"
