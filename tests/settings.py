@@ -15,6 +15,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # A test database of this session's own: two sessions on one server (two checkouts, a developer
 # and CI) must not create and drop each other's database in the middle of a run.
 DATABASES["default"]["TEST"] = {"NAME": f"test_breezeway_{os.getpid()}"}  # noqa: F405
+# A session per request or task in this process: live_server's and the threaded WSGI servers'
+# threads would otherwise keep sessions on the test database, which is dropped at the end.
+# (The worker, beat and gunicorn processes the tests start keep theirs, as in production.)
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
 
 # The suite renders pages without running collectstatic: plain static names, not the manifest
 # storage production uses (tests/deploy serves the collected, hashed files through gunicorn).
