@@ -388,6 +388,11 @@ WEBHOOK_QUIET_HOURS = env_float("WEBHOOK_QUIET_HOURS", 2.0)
 if WEBHOOK_QUIET_HOURS <= 0:
     raise ImproperlyConfigured(f"WEBHOOK_QUIET_HOURS={WEBHOOK_QUIET_HOURS!r} must be positive.")
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes the database connection around every task unless told to reuse
+# it: keep it as DATABASE_CONN_MAX_AGE says (each task starts with close_old_connections(),
+# which drops an aged or broken one). Without this, a webhook event (a 20 ms task) paid for a
+# new PostgreSQL session each time.
+CELERY_DB_REUSE_MAX = 100_000 if DATABASE_CONN_MAX_AGE else None
 # The queue every task goes to; give each deployment (or test run) sharing a Redis its own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="breezeway")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True

@@ -5,7 +5,6 @@ from typing import Any
 
 from celery import shared_task
 
-from breezeway.celery import close_stale_connections
 from dedup.snapshots import ScanRunning, scan_lock, take_snapshots
 
 log = logging.getLogger(__name__)
@@ -14,7 +13,6 @@ log = logging.getLogger(__name__)
 @shared_task(bind=True, name="dedup.take_snapshot")
 def take_snapshot(self: Any) -> int:
     """Measure every child table (a grouping scan where a table has no valid constraint yet)."""
-    close_stale_connections(self)
     try:
         with scan_lock():
             return len(take_snapshots())

@@ -11,7 +11,6 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
-from breezeway.celery import close_stale_connections
 from breezeway.logcontext import log_context
 from etl.credentials import syncable_regions
 from etl.entities import RECONCILE_JOBS
@@ -43,7 +42,6 @@ def run_and_retry(
     retry_args: Callable[[list[str]], tuple],
     unrecorded: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
-    close_stale_connections(task)
     lost: DatabaseLost | None = None
     try:
         # Runs the previous attempt could not record during an outage: recorded before any
@@ -146,7 +144,6 @@ def reconcile_deletions() -> list[str]:
 @shared_task(bind=True, name="etl.sweep_lost_runs")
 def sweep_lost_runs_task(self: Any) -> int:
     """Mark failed the runs left `running` by a worker that died."""
-    close_stale_connections(self)
     return sweep_lost_runs()
 
 
@@ -156,7 +153,6 @@ def process_webhook_event(self: Any, event_id: int) -> str:
     later, and the event ends `failed` with the reason when they run out."""
     from etl.webhooks.process import Transient, finish, process_event
 
-    close_stale_connections(self)
     try:
         return process_event(event_id)
     except (Transient, *DATABASE_ERRORS) as exc:

@@ -4,14 +4,12 @@ from typing import Any
 
 from celery import shared_task
 
-from breezeway.celery import close_stale_connections
 from ops.alerts.check import check_alerts as run_check
 
 
 @shared_task(bind=True, name="ops.check_alerts")
 def check_alerts(self: Any) -> dict[str, Any]:
     """Evaluate the alert conditions, record openings and clearings, deliver their notices."""
-    close_stale_connections(self)
     result = run_check()
     return {
         "open": len(result.open_alerts),
