@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
-.PHONY: venv demo run serve test lint format bench-remediation bench-sync bench-admin clean
+.PHONY: venv demo run serve test lint format bench-remediation bench-sync bench-webhooks bench-admin clean
 
 venv: $(STAMP)
 
@@ -41,6 +41,9 @@ bench-remediation: $(STAMP)
 
 bench-sync: $(STAMP)
 	$(PY) bench/sync.py --scale $${SCALE:-1.0}
+
+bench-webhooks: $(STAMP)
+	$(PY) bench/webhooks.py --scale $${SCALE:-0.1}
 
 bench-admin: $(STAMP)
 	$(PY) bench/admin.py --scale $${SCALE:-0.2}

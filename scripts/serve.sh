@@ -21,6 +21,8 @@ web)
     # gthread workers: threads share a process' memory, and an admin request mostly waits on
     # PostgreSQL. A request still running after WEB_TIMEOUT seconds gets its worker restarted.
     # No control socket: nothing uses it, and two servers of one user would share its path.
+    # A worker is replaced after WEB_MAX_REQUESTS requests (a leak cannot grow for ever);
+    # not much sooner: a new one costs a second of CPU, and webhooks come hundreds a second.
     exec "$PYTHON" -m gunicorn breezeway.wsgi \
         --bind "${BIND:-0.0.0.0:${PORT:-8000}}" \
         --workers "${WEB_CONCURRENCY:-2}" \
@@ -28,7 +30,8 @@ web)
         --timeout "${WEB_TIMEOUT:-120}" \
         --graceful-timeout 30 \
         --keep-alive 5 \
-        --max-requests 2000 --max-requests-jitter 200 \
+        --max-requests "${WEB_MAX_REQUESTS:-20000}" \
+        --max-requests-jitter "$(( ${WEB_MAX_REQUESTS:-20000} / 10 ))" \
         --access-logfile - --error-logfile - \
         --no-control-socket
     ;;

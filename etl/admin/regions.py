@@ -180,8 +180,9 @@ class RegionAdmin(AdminBase):
         }
         return queryset.annotate(**latest)
 
-    def attach_intervals(self, request: HttpRequest, regions: list[Region]) -> None:
-        """Give each region how often each entity should sync (one query for all)."""
+    def attach_figures(self, request: HttpRequest, regions: list[Region]) -> None:
+        """Give each region how often each entity should sync and its webhook health (a few
+        queries for all of them)."""
         if self.table_exists(request, PeriodicTask):
             schedule = sync_schedule()
         else:
@@ -196,13 +197,13 @@ class RegionAdmin(AdminBase):
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
         if self.has_sync_runs(request):
-            self.attach_intervals(request, changelist.result_list)
+            self.attach_figures(request, changelist.result_list)
         return changelist
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         region = super().get_object(request, object_id, from_field)
         if region is not None and self.has_sync_runs(request):
-            self.attach_intervals(request, [region])
+            self.attach_figures(request, [region])
             if self.table_exists(request, WebhookEvent):
                 region.webhook_lag = lag(region)
         return region
