@@ -3,6 +3,7 @@
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -97,6 +98,19 @@ class DateWindow:
 
 
 @dataclass(frozen=True)
+class ChangedSince:
+    """The listing's filter by update time (reference §7.1), which makes a run that is not a
+    full sweep incremental: only what changed since the last successful listing, minus
+    SYNC_INCREMENTAL_OVERLAP_MINUTES, whatever its other dates. It proves nothing about the
+    records it does not show: such a run deletes nothing (the full sweep's listing does)."""
+
+    param: str  # "updated_at_ge"
+
+    def params(self, since: datetime) -> dict[str, str]:
+        return {self.param: since.isoformat()}
+
+
+@dataclass(frozen=True)
 class PerParentListing:
     """Records the API lists per parent record only (tasks: GET /task?home_id=...).
 
@@ -149,6 +163,7 @@ class EntitySpec:
     # How it is listed: whole (filtered by `window` unless sweeping), or per parent record.
     window: DateWindow | None = None
     listed_per: PerParentListing | None = None
+    changed_since: ChangedSince | None = None  # listed incrementally between full sweeps
     # Its complete listings are evidence: a row missing from enough of them is deleted.
     listing_proves_deletion: bool = False
     pushed: PushedEvents | None = None  # its webhook events, if Breezeway sends any
@@ -629,6 +644,7 @@ RESERVATIONS = EntitySpec(
     window=DateWindow(
         "checkout_date_ge", "checkout_date", "SYNC_RESERVATION_DAYS_BACK", everything="1970-01-01"
     ),
+    changed_since=ChangedSince("updated_at_ge"),
     listing_proves_deletion=True,
 )
 TASKS = EntitySpec(

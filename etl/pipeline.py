@@ -85,13 +85,33 @@ def full_sweep_due(region: Region, entity: str, now: datetime) -> bool:
 # --- per-entity extraction ---------------------------------------------------------------------
 
 
+def listed_since(region: Region, spec: EntitySpec, now: datetime) -> datetime | None:
+    """Where an incremental listing of the entity starts: the start of its last successful
+    run (a listing: reconcile jobs record under other names), less the overlap; None when it
+    cannot be incremental (no such filter, or no such run)."""
+    if spec.changed_since is None:
+        return None
+    last = (
+        SyncRun.objects.filter(
+            region=region, entity=spec.name, status=SyncRun.Status.SUCCESS, started_at__lt=now
+        )
+        .order_by("-started_at")
+        .values_list("started_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return None
+    return last - timedelta(minutes=settings.SYNC_INCREMENTAL_OVERLAP_MINUTES)
+
+
 def plan(spec: EntitySpec, ctx: SyncContext, job: str) -> tuple[Iterable[Chunk], EntitySink]:
     """The chunks a job consumes, and the sink that loads them."""
     if spec.listed_per is not None:
         return per_parent_chunks(spec, ctx, reconcile=job != spec.name), EntitySink(spec, ctx)
     params, scope = listing_filter(spec, ctx)
     chunks = extract_listing(ctx.client, spec.path, params)
-    if spec.listing_proves_deletion:
+    # Only a listing of everything in its scope is evidence about what it did not show.
+    if spec.listing_proves_deletion and ctx.changed_since is None:
         return chunks, ListingSink(spec, ctx, scope)
     return chunks, EntitySink(spec, ctx)
 
@@ -99,6 +119,10 @@ def plan(spec: EntitySpec, ctx: SyncContext, job: str) -> tuple[Iterable[Chunk],
 def listing_filter(spec: EntitySpec, ctx: SyncContext) -> tuple[dict | None, dict]:
     """The listing's query parameters, and the filter of the rows a complete one covers."""
     window = spec.window
+    if ctx.changed_since is not None and spec.changed_since is not None:
+        # Whatever the stay's dates: the window's default would hide old stays that changed.
+        params = {window.param: window.everything} if window else {}
+        return {**params, **spec.changed_since.params(ctx.changed_since)}, {}
     if window is None:
         return None, {}
     if ctx.full_sweep:
@@ -123,7 +147,9 @@ def policy_name(spec: EntitySpec, ctx: SyncContext) -> str:
     if spec.listed_per is not None:
         return child_policy(spec, ctx).name
     if spec.sweeps:
-        return "full" if ctx.full_sweep else "window"
+        if ctx.full_sweep:
+            return "full"
+        return "changed" if ctx.changed_since is not None else "window"
     return ""
 
 
@@ -243,7 +269,10 @@ def load_entity(
     full = options.full_sweep
     if full is None:
         full = spec.sweeps and not reconciling and full_sweep_due(region, entity, now)
-    ctx = SyncContext(region, client, build_lookups(region, spec), now, full, options.progress)
+    since = None if full or reconciling else listed_since(region, spec, now)
+    ctx = SyncContext(
+        region, client, build_lookups(region, spec), now, full, options.progress, since
+    )
     calls, retries = client.calls, client.retries
     cleaned, notes_from = client.cleaned, len(client.cleaned_notes)
     started = time.perf_counter()
@@ -275,6 +304,8 @@ def load_entity(
         raise
     if not reconciling:
         outcome.child_policy = policy_name(spec, ctx)
+    if since is not None:
+        outcome.details["changed_since"] = since.isoformat()
     if full and incomplete:
         outcome.details[SWEEP_INCOMPLETE] = (
             f"{', '.join(sorted(incomplete))} not synced successfully by the same region run"

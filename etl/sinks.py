@@ -29,6 +29,8 @@ class SyncContext:
     now: datetime
     full_sweep: bool
     progress: Progress | None = None
+    # Set when the listing asks only for what changed since then (EntitySpec.changed_since).
+    changed_since: datetime | None = None
 
     def advance(self, label: str, advance: int, total: int | None = None) -> None:
         if self.progress:
