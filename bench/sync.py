@@ -536,8 +536,8 @@ def report_changes(third: Result, summary: dict, code: str, new_children: dict[s
         "(each rewrites the parent row); new kids: child rows of parents added in this run; "
         "expected: their sum (an upper bound: two changes may hit one row). written: the "
         "SyncRuns' counts; pg_stat also sees bookkeeping updates (missing_listings). "
-        "Hourly runs list reservations checking out from SYNC_RESERVATION_DAYS_BACK days ago: "
-        "older ones that changed wait for the next full sweep."
+        "Hourly runs list the reservations changed since the last run (incremental): a "
+        "removed one waits for the full sweeps."
     )
     print(
         f"rows written {total_written:,} vs rows changed {total_expected:,} "

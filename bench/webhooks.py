@@ -769,9 +769,9 @@ def phase_drops(stack: Stack) -> None:
         if not tasks_left and not after_sweep:
             print(
                 "(left by the hourly sync in entities no webhook carries, and cleared by the "
-                "full sweep: reservations checking out before SYNC_RESERVATION_DAYS_BACK are "
-                "listed only by full sweeps, and a record gone from the API leaves the mirror "
-                "after its second missed listing)"
+                "full sweep: a property or reservation gone from the API leaves the mirror "
+                "after its second missed complete listing, and incremental reservation "
+                "listings are not complete)"
             )
     verdict(
         not tasks_left,
@@ -781,8 +781,8 @@ def phase_drops(stack: Stack) -> None:
     others = len(remaining) - len(tasks_left)
     print(
         f"NOTE  other entities: {others} differences after the hourly sync (before the ticks "
-        f"{len(start)}), not carried by webhooks: the hourly sync's windows leave them, drops "
-        "or not, and the daily full sweep clears them"
+        f"{len(start)}), not carried by webhooks: records removed from the API, which only "
+        "complete listings delete, drops or not; the daily full sweep clears them"
     )
     print(
         f"NOTE  property operational statuses: {statuses_after[0]} of {statuses_after[1]} "
