@@ -469,6 +469,17 @@ def report_floors(first: Result, floors: dict[str, Floor]) -> None:
     )
 
 
+def child_calls(result: Result) -> str:
+    """What the tasks run's child calls bought: records by reason, and the calls they cost."""
+    from etl.entities import ENTITIES
+
+    tasks = result.by_entity().get("tasks")
+    why = tasks.details.get("children_fetched_for", {}) if tasks else {}
+    per_record = sum(1 for child in ENTITIES["tasks"].children if child.endpoint)
+    shown = ", ".join(f"{n:,} {reason} ({n * per_record:,} calls)" for reason, n in why.items())
+    return f"task child sets fetched for: {shown or 'none'}; the rest are listings"
+
+
 def report_rerun(first: Result, second: Result) -> None:
     rule(f"{'':<24}{'first':>12}{'second':>12}{'second/first':>14}")
     figures = (
@@ -482,6 +493,7 @@ def report_rerun(first: Result, second: Result) -> None:
     for label, a, b in figures:
         shown = (f"{a:>12,}", f"{b:>12,}") if isinstance(a, int) else (f"{a:>12.2f}", f"{b:>12.2f}")
         print(f"{label:<24}{shown[0]}{shown[1]}{b / a if a else 0:>13.3f}x")
+    print(child_calls(second))
     tasks = second.by_entity().get("tasks")
     policy = tasks.child_policy if tasks else "?"
     written = second.total("rows_written") + sum(second.pg_writes.values())
@@ -545,6 +557,7 @@ def report_changes(third: Result, summary: dict, code: str, new_children: dict[s
         f"{third.total('api_calls'):,}, load {third.detail('load_seconds'):.2f} s, "
         f"wall {third.wall:.1f} s"
     )
+    print(child_calls(third))
 
 
 def report_latency(result: Result, latency: float) -> None:

@@ -2,7 +2,7 @@
 
 import contextvars
 import logging
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -41,6 +41,8 @@ class Chunk:
     listed_ids: list[str] = field(default_factory=list)
     to_probe: list[str] = field(default_factory=list)
     retryable: bool = False  # a failure was transient (retries ran out): worth a later run
+    # Why child sets were fetched, per record (ChildPolicy.reason): what the calls bought.
+    children_why: Counter = field(default_factory=Counter)
 
     def fail(self, message: str, exc: ApiError) -> None:
         self.errors.append(message)
@@ -87,17 +89,23 @@ class ChildPolicy:
     def name(self) -> str:
         return "full" if self.full_sweep else "new+changed+window"
 
-    def wants(self, record: dict, known: Known | None) -> bool:
-        if self.full_sweep or known is None:
-            return True
+    def reason(self, record: dict, known: Known | None) -> str | None:
+        """Why the record's child sets are fetched ("full", "new", "changed", "window"), or
+        None when they are not."""
+        if self.full_sweep:
+            return "full"
+        if known is None:
+            return "new"
         try:
             updated_at = timestamp(record.get("updated_at"), "updated_at")
         except RecordError:
-            return True
+            return "changed"  # unreadable: whatever it says could have moved
         if updated_at is None or updated_at != known.children_synced_for:
-            return True
+            return "changed"
         day = str(record.get(self.window_field) or "")[:10]
-        return self.window_start.isoformat() <= day <= self.window_end.isoformat()
+        if self.window_start.isoformat() <= day <= self.window_end.isoformat():
+            return "window"
+        return None
 
 
 class PerParentExtractor:
@@ -197,6 +205,13 @@ class PerParentExtractor:
                     jobs.appendleft((self.children_job, (incoming, breezeway_id)))
                 yield chunk
 
+    def wants(self, record: dict, breezeway_id: str, chunk: Chunk) -> bool:
+        """Whether the record's child sets are to be fetched; counts why on the chunk."""
+        why = self.policy.reason(record, self.known.get(breezeway_id))
+        if why is not None:
+            chunk.children_why[why] += 1
+        return why is not None
+
     def probe_all(self, ids: list[str]) -> Chunk:
         chunk = Chunk()
         for breezeway_id in ids:
@@ -229,7 +244,7 @@ class PerParentExtractor:
             breezeway_id = record_id_or_none(record)
             if breezeway_id is not None:
                 seen.add(breezeway_id)
-                if self.policy.wants(record, self.known.get(breezeway_id)):
+                if self.wants(record, breezeway_id, chunk):
                     chunk.children_wanted.append((incoming, breezeway_id))
                     continue
             chunk.records.append(incoming)
@@ -257,7 +272,7 @@ class PerParentExtractor:
             chunk.fail(str(exc), exc)  # it names the path
             return
         incoming = Incoming(record, state={"listed": False})
-        if isinstance(record, dict) and self.policy.wants(record, self.known.get(breezeway_id)):
+        if isinstance(record, dict) and self.wants(record, breezeway_id, chunk):
             chunk.children_wanted.append((incoming, breezeway_id))
         else:
             chunk.records.append(incoming)

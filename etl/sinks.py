@@ -1,6 +1,7 @@
 """Sinks: they consume extracted chunks, load them in batches and apply deletion evidence."""
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -49,6 +50,7 @@ class EntitySink:
         self.seen: set[str] = set()
         self.complete = False
         self.skipped_scopes: list[str] = []
+        self.children_why: Counter = Counter()
 
     def consume(self, chunk: Chunk) -> None:
         self.outcome.fetched += len(chunk.records)
@@ -66,6 +68,7 @@ class EntitySink:
             self.mark_deleted(chunk.gone)
         if chunk.skipped_scope:
             self.skipped_scopes.append(chunk.skipped_scope)
+        self.children_why.update(chunk.children_why)
         self.complete = self.complete or chunk.complete
 
     def flush(self) -> None:
@@ -89,6 +92,9 @@ class EntitySink:
         self.outcome.rejected = self.loader.rejected
         if self.skipped_scopes:
             self.outcome.details["skipped_properties"] = sorted(self.skipped_scopes)
+        if self.children_why:
+            # Records whose child sets were fetched, by reason: one call per set each.
+            self.outcome.details["children_fetched_for"] = dict(sorted(self.children_why.items()))
         return self.outcome
 
 

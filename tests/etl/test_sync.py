@@ -53,7 +53,12 @@ def test_a_second_sync_over_unchanged_data_writes_nothing(sim, run_sync) -> None
     calls = {run.entity: run.api_calls for run in first}, {r.entity: r.api_calls for r in second}
     # The default policy fetches task children for new, changed and near-dated tasks only.
     assert calls[1]["tasks"] < calls[0]["tasks"]
-    assert next(r for r in second if r.entity == "tasks").child_policy == "new+changed+window"
+    tasks = next(r for r in second if r.entity == "tasks")
+    assert tasks.child_policy == "new+changed+window"
+    # Nothing new or changed: the child sets fetched are the window's alone.
+    assert set(tasks.details["children_fetched_for"]) == {"window"}
+    first_tasks = next(r for r in first if r.entity == "tasks")
+    assert first_tasks.details["children_fetched_for"] == {"full": first_tasks.fetched}
 
 
 def test_a_day_of_hourly_changes_converges_exactly(sim, run_sync) -> None:
