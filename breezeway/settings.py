@@ -248,10 +248,12 @@ SYNC_RETRY_AFTER_CAP = env_float("SYNC_RETRY_AFTER_CAP", 120.0)
 SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 5, minimum=1)
 SYNC_RETRY_BASE_DELAY = env_float("SYNC_RETRY_BASE_DELAY", 0.5)
 SYNC_HTTP_TIMEOUT = env_float("SYNC_HTTP_TIMEOUT", 30.0)
-# Task children are fetched for new and changed tasks, tasks scheduled in this window, and
-# for every task on a full sweep every SYNC_FULL_SWEEP_HOURS.
-SYNC_CHILD_WINDOW_DAYS_BACK = env_int("SYNC_CHILD_WINDOW_DAYS_BACK", 35)
-SYNC_CHILD_WINDOW_DAYS_AHEAD = env_int("SYNC_CHILD_WINDOW_DAYS_AHEAD", 45)
+# Task children are fetched for new and changed tasks, tasks scheduled in this window (days
+# around today; 0 and 0: today's), and for every task on a full sweep every
+# SYNC_FULL_SWEEP_HOURS. Changed tasks carry their child changes (their updated_at moves), so
+# the window only hedges for the tasks being worked today (README "The API client").
+SYNC_CHILD_WINDOW_DAYS_BACK = env_int("SYNC_CHILD_WINDOW_DAYS_BACK", 0)
+SYNC_CHILD_WINDOW_DAYS_AHEAD = env_int("SYNC_CHILD_WINDOW_DAYS_AHEAD", 0)
 SYNC_FULL_SWEEP_HOURS = env_float("SYNC_FULL_SWEEP_HOURS", 24.0)
 # Hourly reservation listings cover checkouts from this many days back; full sweeps list all.
 SYNC_RESERVATION_DAYS_BACK = env_int("SYNC_RESERVATION_DAYS_BACK", 35)

@@ -246,7 +246,7 @@ def test_sync_defaults() -> None:
     assert sync["BREEZEWAY_AUTH_URL"] == "https://api.breezeway.io/public/auth/v1"
     assert (sync["SYNC_PAGE_SIZE"], sync["SYNC_CONCURRENCY"]) == (100, 8)
     assert sync["SYNC_RETRY_AFTER_CAP"] == 120.0
-    assert (sync["SYNC_CHILD_WINDOW_DAYS_BACK"], sync["SYNC_CHILD_WINDOW_DAYS_AHEAD"]) == (35, 45)
+    assert (sync["SYNC_CHILD_WINDOW_DAYS_BACK"], sync["SYNC_CHILD_WINDOW_DAYS_AHEAD"]) == (0, 0)
     assert sync["SYNC_FULL_SWEEP_HOURS"] == 24.0
 
 

@@ -55,8 +55,8 @@ def test_a_second_sync_over_unchanged_data_writes_nothing(sim, run_sync) -> None
     assert calls[1]["tasks"] < calls[0]["tasks"]
     tasks = next(r for r in second if r.entity == "tasks")
     assert tasks.child_policy == "new+changed+window"
-    # Nothing new or changed: the child sets fetched are the window's alone.
-    assert set(tasks.details["children_fetched_for"]) == {"window"}
+    # Nothing new or changed: the child sets fetched are the window's alone (today's tasks).
+    assert set(tasks.details.get("children_fetched_for", {})) <= {"window"}
     first_tasks = next(r for r in first if r.entity == "tasks")
     assert first_tasks.details["children_fetched_for"] == {"full": first_tasks.fetched}
 
@@ -140,3 +140,31 @@ def test_an_incomplete_listing_deletes_nothing_and_is_partial(sim, run_sync, set
         assert run.retries > 0
     assert not m.Property.objects.filter(deleted_at__isnull=False).exists()
     assert not m.Property.objects.filter(missing_listings__gt=0).exists()
+
+
+def test_a_today_only_child_window_keeps_requirements_and_comments_exact(
+    sim, run_sync, settings
+) -> None:
+    """Under the simulator's change model every change to a task's children moves the task's
+    updated_at (simulator/README.md, "The updated_at rule"), so fetching children for new and
+    changed tasks keeps them exact hour after hour without a full sweep: the default child
+    window (today only) rests on this."""
+    settings.SYNC_CHILD_WINDOW_DAYS_BACK = 0
+    settings.SYNC_CHILD_WINDOW_DAYS_AHEAD = 0
+    company = sim.companies[0]
+    run_sync()
+    changed = 0
+    for _ in range(24):
+        summary = sim.tick(hours=1)
+        changed += summary["task_requirements_changed"] + summary["task_comments_changed"]
+        (tasks,) = run_sync(entities=["tasks"])
+        assert tasks.status == "success"
+        assert "full" not in tasks.details.get("children_fetched_for", {})
+    assert changed > 0
+    truth = sim.snapshot(company.company_id)
+    children = [
+        d
+        for d in mirror_differences(company.code, truth, limit=10_000)
+        if " requirements" in d or " comments" in d
+    ]
+    assert children == []
