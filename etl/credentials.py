@@ -33,14 +33,17 @@ def webhook_secret_variable(region_code: str) -> str:
 
 def webhook_secret(region_code: str, environ: Mapping[str, str] | None = None) -> str:
     """The region's webhook secret, stripped; '' when unset (every event is then refused)."""
-    environ = os.environ if environ is None else environ
-    return environ.get(webhook_secret_variable(region_code), "").strip()
+    return _variable(webhook_secret_variable(region_code), environ)
+
+
+def _variable(name: str, environ: Mapping[str, str] | None) -> str:
+    """A variable of the environment (os.environ unless given), stripped; '' when unset."""
+    return (os.environ if environ is None else environ).get(name, "").strip()
 
 
 def _read(region_code: str, environ: Mapping[str, str] | None) -> dict[str, str]:
     """The region's two variables, by name, stripped ('' when unset)."""
-    environ = os.environ if environ is None else environ
-    return {name: environ.get(name, "").strip() for name in credential_variables(region_code)}
+    return {name: _variable(name, environ) for name in credential_variables(region_code)}
 
 
 def _missing(values: Mapping[str, str]) -> tuple[str, ...]:

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db.models import F, OuterRef, Subquery, Sum
 from django.utils import timezone
 
+from breezeway.admin.display import datetime_text
 from breezeway.models import Region
 from etl.credentials import webhook_secret
 from etl.entities import PUSHED, RECONCILE_JOBS, EntitySpec
@@ -51,6 +52,15 @@ class Quiet:
     last_received_at: datetime | None
     rows_written: int  # by those syncs within the quiet window
     window: timedelta
+
+    @property
+    def summary(self) -> str:
+        """What happened, in the words the region page and the alert share."""
+        since = datetime_text(self.last_received_at) if self.last_received_at else None
+        return (
+            f"no {self.kind} event {f'since {since}' if since else 'ever'}, while the syncs of "
+            f"the last {self.window.total_seconds() / 3600:g} h wrote {self.rows_written} row(s)"
+        )
 
 
 @dataclass

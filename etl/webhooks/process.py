@@ -1,7 +1,6 @@
 """Processing a stored webhook event: through the sync's loader, never older over newer."""
 
 import logging
-import zlib
 from datetime import datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from breezeway.locks import REMEDIATION_LOCK
+from breezeway.locks import REMEDIATION_LOCK, record_lock_key
 from breezeway.models import Region
 from etl.client import ApiError, AuthFailed, BreezewayClient, NotFound, RetriesExhausted
 from etl.credentials import CredentialsMissing
@@ -142,8 +141,9 @@ def writing(region: Region, entity: str, breezeway_id: str) -> None:
         cursor.execute("SELECT pg_try_advisory_xact_lock_shared(%s)", [REMEDIATION_LOCK])
         if not cursor.fetchone()[0]:
             raise Transient("the duplicate remediation is running")
-        key = zlib.crc32(f"{region.code}\x1f{entity}\x1f{breezeway_id}".encode())
-        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [0x42_5A_57_5B, key - 2**31])
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s)", [record_lock_key(region.code, entity, breezeway_id)]
+        )
 
 
 def newer_stored(spec: EntitySpec, region: Region, breezeway_id: str, at: datetime | None) -> str:

@@ -32,6 +32,10 @@ def refused() -> JsonResponse:
     return JsonResponse({"error": "forbidden"}, status=403)
 
 
+def too_large(limit: int) -> JsonResponse:
+    return JsonResponse({"error": f"the body is over {limit} bytes"}, status=413)
+
+
 def authenticated_region(code: str, provided: str) -> Region | None:
     """The active region whose webhook secret `provided` is, compared in constant time."""
     region = Region.objects.filter(code=code[:32], is_active=True).first()
@@ -96,10 +100,10 @@ def receive(request: HttpRequest, region_code: str, kind: str) -> JsonResponse:
         except ValueError:
             return JsonResponse({"error": "bad Content-Length"}, status=400)
         if declared > limit:
-            return JsonResponse({"error": f"the body is over {limit} bytes"}, status=413)
+            return too_large(limit)
         body = request.read(limit + 1)
         if len(body) > limit:
-            return JsonResponse({"error": f"the body is over {limit} bytes"}, status=413)
+            return too_large(limit)
         reading = read_body(kind, body)
         event, new = store(region, kind, reading)
     except DATABASE_ERRORS as exc:

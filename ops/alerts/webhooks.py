@@ -1,11 +1,9 @@
 """Webhook conditions: a region whose webhooks went quiet while its syncs kept finding changes
 (the old receiver's ten-week silence, caught within WEBHOOK_QUIET_HOURS)."""
 
-from breezeway.admin.display import datetime_text
 from breezeway.models import Region
 from etl.webhooks.health import webhook_health
 from ops.alerts.conditions import Condition
-from ops.alerts.sync import hours_text
 from ops.models import Alert
 
 
@@ -15,11 +13,6 @@ def silent_webhooks() -> list[Condition]:
     regions = Region.objects.filter(is_active=True).order_by("code")
     for code, health in webhook_health(regions).items():
         for quiet in health.quiet:
-            since = (
-                f"since {datetime_text(quiet.last_received_at)}"
-                if quiet.last_received_at
-                else "ever"
-            )
             conditions.append(
                 Condition(
                     key=f"webhooks_silent:{code}:{quiet.kind}",
@@ -27,9 +20,8 @@ def silent_webhooks() -> list[Condition]:
                     region_code=code,
                     entity=quiet.kind,
                     message=(
-                        f"webhooks of region {code}: no {quiet.kind} event {since}, while the "
-                        f"syncs of the last {hours_text(quiet.window)} wrote "
-                        f"{quiet.rows_written} row(s); check the subscription in Breezeway"
+                        f"webhooks of region {code}: {quiet.summary}; check the subscription "
+                        "in Breezeway"
                     ),
                 )
             )
