@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-12)
 
-.PHONY: venv demo run serve test lint format bench-remediation bench-sync bench-webhooks bench-admin clean
+.PHONY: venv demo run serve test lint format bench-remediation bench-sync bench-webhooks bench-scale bench-admin clean
 
 venv: $(STAMP)
 
@@ -44,6 +44,9 @@ bench-sync: $(STAMP)
 
 bench-webhooks: $(STAMP)
 	$(PY) bench/webhooks.py --scale $${SCALE:-0.1}
+
+bench-scale: $(STAMP)
+	$(PY) bench/scale.py --companies $${COMPANIES:-50}
 
 bench-admin: $(STAMP)
 	$(PY) bench/admin.py --scale $${SCALE:-0.2}

@@ -102,17 +102,23 @@ class Sim:
             return json.loads(response.read())
 
     def company(self) -> dict:
-        return self.call("GET", "/_sim/companies")[0]
+        return self.companies()[0]
+
+    def companies(self) -> list[dict]:
+        return self.call("GET", "/_sim/companies")
 
     def requests(self) -> int:
         return self.call("GET", "/_sim/stats")["requests"]
 
 
 @contextmanager
-def simulator(scale: float, seed: int, latency_ms: float = 0.0) -> Iterator[Sim]:
+def simulator(
+    scale: float, seed: int, latency_ms: float = 0.0, companies: int = 1
+) -> Iterator[Sim]:
     """A simulator subprocess on a free port; terminated on the way out, errors included."""
-    command = [sys.executable, "-m", "simulator", "serve", "--port", "0", "--companies", "1"]
-    command += ["--seed", str(seed), "--scale", str(scale), "--latency-ms", str(latency_ms)]
+    command = [sys.executable, "-m", "simulator", "serve", "--port", "0"]
+    command += ["--companies", str(companies), "--seed", str(seed), "--scale", str(scale)]
+    command += ["--latency-ms", str(latency_ms)]
     # Its own session: a Ctrl-C reaches only us, and we stop it in `finally`.
     process = subprocess.Popen(
         command, cwd=ROOT, stdout=subprocess.PIPE, text=True, start_new_session=True

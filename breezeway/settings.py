@@ -248,6 +248,11 @@ SYNC_RETRY_AFTER_CAP = env_float("SYNC_RETRY_AFTER_CAP", 120.0)
 SYNC_MAX_ATTEMPTS = env_int("SYNC_MAX_ATTEMPTS", 5, minimum=1)
 SYNC_RETRY_BASE_DELAY = env_float("SYNC_RETRY_BASE_DELAY", 0.5)
 SYNC_HTTP_TIMEOUT = env_float("SYNC_HTTP_TIMEOUT", 30.0)
+# Data requests per second per region (per API credential), all workers of all hosts together
+# (etl.ratelimit); BREEZEWAY_<CODE>_RATE_LIMIT sets one region's. 0: no limit. A 429 halves the
+# rate in force, which climbs back over SYNC_RATE_LIMIT_RECOVERY_SECONDS without one.
+SYNC_RATE_LIMIT = env_float("SYNC_RATE_LIMIT", 20.0)
+SYNC_RATE_LIMIT_RECOVERY_SECONDS = env_float("SYNC_RATE_LIMIT_RECOVERY_SECONDS", 60.0)
 # Task children are fetched for new and changed tasks, tasks scheduled in this window (days
 # around today; 0 and 0: today's), and for every task on a full sweep every
 # SYNC_FULL_SWEEP_HOURS. Changed tasks carry their child changes (their updated_at moves), so
@@ -270,6 +275,8 @@ for _name in (
     "SYNC_RETRY_BASE_DELAY",
     "SYNC_FULL_SWEEP_HOURS",
     "SYNC_LOCK_WAIT",
+    "SYNC_RATE_LIMIT",
+    "SYNC_RATE_LIMIT_RECOVERY_SECONDS",
 ):
     if globals()[_name] < 0:
         raise ImproperlyConfigured(f"{_name} must not be negative.")

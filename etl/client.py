@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import httpx
 
 from etl.credentials import Credentials
+from etl.ratelimit import Limiter
 from etl.values import storable, suspect
 
 log = logging.getLogger(__name__)
@@ -172,8 +173,10 @@ class BreezewayClient:
         settings: ClientSettings,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        limiter: Limiter | None = None,
     ) -> None:
         self._credentials = credentials
+        self.limiter = limiter  # None: no rate limit of our own (429s are still waited out)
         self._tokens = tokens
         self.settings = settings
         self._sleep = sleep
@@ -193,12 +196,15 @@ class BreezewayClient:
         self._random = random.Random()
         self.calls = 0  # data requests sent, retries included
         self.retries = 0
+        self.throttled = 0  # 429s received on data requests
         self.auth_calls = 0
         self.cleaned = 0  # values made storable (etl.values.storable)
         self.cleaned_notes: list[str] = []
 
     def close(self) -> None:
         self._http.close()
+        if self.limiter is not None:
+            self.limiter.close()
 
     def __enter__(self) -> "BreezewayClient":
         return self
@@ -316,7 +322,9 @@ class BreezewayClient:
         renewed = False
         problem = ""
         for attempt in range(1, self.settings.max_attempts + 1):
+            paused = False  # the limiter holds the next request back (a 429's Retry-After)
             token = self.access_token(stale)
+            reserved_at = self.limiter.acquire() if self.limiter else 0.0
             self._count(retry=attempt > 1)
             try:
                 response = self._http.get(
@@ -347,6 +355,12 @@ class BreezewayClient:
                     delay = self._backoff(attempt) if wait is None else wait
                     delay = min(delay, self.settings.retry_after_cap)
                     problem = "HTTP 429"
+                    with self._count_lock:
+                        self.throttled += 1
+                    if self.limiter:
+                        # Every worker waits it out, and the region's rate goes down.
+                        self.limiter.throttled(reserved_at, delay)
+                        paused = True
                 elif status >= 500:
                     problem, delay = f"HTTP {status}", self._backoff(attempt)
                 else:
@@ -361,7 +375,7 @@ class BreezewayClient:
                 self.settings.max_attempts,
                 delay,
             )
-            if delay:
+            if delay and not paused:
                 self._sleep(delay)
         raise RetriesExhausted(
             f"{path}: {problem} after {self.settings.max_attempts} attempts", path=path

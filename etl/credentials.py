@@ -1,12 +1,15 @@
-"""A region's API credentials: read from the environment, never shown in clear.
+"""A region's API credentials and their request rate: read from the environment, never shown.
 
 This module is the only reader of the credential variables: which regions can sync, and
 what each of the others is missing, is `region_readiness()` (or `syncable_regions()`).
 """
 
+import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from django.core.exceptions import ImproperlyConfigured
 
 from breezeway.models import Region
 from breezeway.models.regions import credentials_name
@@ -34,6 +37,29 @@ def webhook_secret_variable(region_code: str) -> str:
 def webhook_secret(region_code: str, environ: Mapping[str, str] | None = None) -> str:
     """The region's webhook secret, stripped; '' when unset (every event is then refused)."""
     return _variable(webhook_secret_variable(region_code), environ)
+
+
+def rate_limit_variable(region_code: str) -> str:
+    """The name of the region's own rate limit: BREEZEWAY_<CODE>_RATE_LIMIT (same CODE)."""
+    return f"BREEZEWAY_{credentials_name(region_code)}_RATE_LIMIT"
+
+
+def rate_limit(region_code: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    """Requests per second the region's credential may send (0: no limit): its own variable
+    when set, else `default` (SYNC_RATE_LIMIT). ImproperlyConfigured names a bad value."""
+    name = rate_limit_variable(region_code)
+    raw = _variable(name, environ)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise ImproperlyConfigured(
+            f"{name}={raw!r}: give requests per second, a number of 0 (no limit) or more."
+        )
+    return value
 
 
 def _variable(name: str, environ: Mapping[str, str] | None) -> str:

@@ -1,9 +1,10 @@
-"""Bookkeeping of the sync: runs, rejected records, the shared API token store, webhook events."""
+"""Bookkeeping of the sync: runs, rejected records, shared API tokens and paces, webhook events."""
 
 from django.db import models
 from django.utils import timezone
 
 from breezeway.models import Region
+from breezeway.models.bases import DbNow
 
 
 class SyncRun(models.Model):
@@ -105,6 +106,26 @@ class ApiToken(models.Model):
 
     def __repr__(self) -> str:
         return f"<ApiToken {self.region_id} expires {self.access_expires_at}>"
+
+
+class RatePace(models.Model):
+    """A credential's shared request schedule when no Redis broker holds it (etl.ratelimit):
+    changed under its row lock by every worker that calls the API with that credential."""
+
+    # A digest of the client id (etl.ratelimit.pace_key), never the id itself: regions sharing
+    # a credential share its row.
+    credential = models.CharField(primary_key=True, max_length=64)
+    next_slot = models.FloatField(db_default=0.0)  # seconds since the epoch (database clock)
+    cut_rate = models.FloatField(db_default=0.0)  # requests/s set by the last 429; 0: none
+    cut_at = models.FloatField(db_default=0.0)
+    throttled = models.BigIntegerField(db_default=0)  # 429s reported
+    updated_at = models.DateTimeField(db_default=DbNow())
+
+    class Meta:
+        db_table = "etl_rate_paces"
+
+    def __str__(self) -> str:
+        return f"request pace of credential {self.credential[:8]}"
 
 
 class WebhookEvent(models.Model):

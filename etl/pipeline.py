@@ -8,17 +8,19 @@ from datetime import datetime, timedelta
 
 import httpx
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import DatabaseError, connection
 from django.utils import timezone
 
 from breezeway.logcontext import log_context
 from breezeway.models import Region
 from etl.client import ApiError, AuthFailed, BreezewayClient, ClientSettings, RetriesExhausted
-from etl.credentials import credentials_for
+from etl.credentials import Credentials, credentials_for, rate_limit
 from etl.entities import ENTITIES, JOBS, EntitySpec, Lookups, spec_of
 from etl.extract import ChildPolicy, Chunk, Known, PerParentExtractor, extract_listing
 from etl.locking import sync_locks
 from etl.models import SyncRun
+from etl.ratelimit import Limiter, RateLimit, pace_key, pace_store
 from etl.runs import (
     DATABASE_ERRORS,
     DatabaseLost,
@@ -273,7 +275,8 @@ def load_entity(
     ctx = SyncContext(
         region, client, build_lookups(region, spec), now, full, options.progress, since
     )
-    calls, retries = client.calls, client.retries
+    calls, retries, throttled = client.calls, client.retries, client.throttled
+    waited = client.limiter.waited if client.limiter else 0.0
     cleaned, notes_from = client.cleaned, len(client.cleaned_notes)
     started = time.perf_counter()
     try:
@@ -317,6 +320,14 @@ def load_entity(
             "values": client.cleaned - cleaned,
             "first": client.cleaned_notes[notes_from : notes_from + 20],
         }
+    if client.throttled > throttled:
+        outcome.details["throttled"] = client.throttled - throttled  # 429s
+    if client.limiter is not None:
+        outcome.details["rate_limit"] = {
+            "per_second": client.limiter.limit.per_second,
+            "in_force": round(client.limiter.rate(), 3),
+            "waited_seconds": round(client.limiter.waited - waited, 3),
+        }
     run.api_calls = client.calls - calls
     run.retries = client.retries - retries
     run = record_outcome(run, outcome)
@@ -339,12 +350,23 @@ def load_entity(
 
 
 def make_client(region: Region, transport: httpx.BaseTransport | None = None) -> BreezewayClient:
+    credentials = credentials_for(region.code)
     return BreezewayClient(
-        credentials_for(region.code),
+        credentials,
         DatabaseTokenStore(region.code),
         ClientSettings.from_django(),
         transport=transport,
+        limiter=credential_limiter(region.code, credentials),
     )
+
+
+def credential_limiter(region_code: str, credentials: Credentials) -> Limiter | None:
+    """The shared request rate of the region's credential (etl.ratelimit); None: no limit."""
+    per_second = rate_limit(region_code, settings.SYNC_RATE_LIMIT)
+    if per_second <= 0:
+        return None
+    limit = RateLimit(per_second, settings.SYNC_RATE_LIMIT_RECOVERY_SECONDS)
+    return Limiter(limit, pace_store(pace_key(credentials.client_id)))
 
 
 def ordered(entities: Iterable[str] | None) -> list[str]:
@@ -356,6 +378,12 @@ def ordered(entities: Iterable[str] | None) -> list[str]:
             f"choose from {', '.join(ENTITIES)}"
         )
     return [name for name in JOBS if name in wanted]
+
+
+def failed_run(region: Region, entity: str, error: str) -> SyncRun:
+    """A run recorded as failed without starting (the region cannot sync at all)."""
+    run = SyncRun.objects.create(region=region, entity=entity, started_at=timezone.now())
+    return finish_run(run, SyncRun.Status.FAILED, error)
 
 
 def run_region_sync(
@@ -370,7 +398,13 @@ def run_region_sync(
     with log_context(region=region_code):
         try:
             region = Region.objects.get(code=region_code)
-            with make_client(region, options.transport) as client:
+            try:
+                client = make_client(region, options.transport)
+            except ImproperlyConfigured as exc:
+                # A bad variable of this region's (its rate limit) fails its runs, not others'.
+                log.error("sync of %s not started: %s", region_code, exc)
+                return [failed_run(region, name, str(exc)) for name in names]
+            with client:
                 for index, name in enumerate(names):
                     incomplete = [r.entity for r in runs if r.status != SyncRun.Status.SUCCESS]
                     try:
@@ -382,11 +416,7 @@ def run_region_sync(
                     runs.append(run)
                     if run.status == SyncRun.Status.FAILED and run.error.startswith(AUTH_FAILED):
                         # The auth endpoint allows one call a minute: do not try again per entity.
-                        for rest in names[index + 1 :]:
-                            skipped = SyncRun.objects.create(
-                                region=region, entity=rest, started_at=timezone.now()
-                            )
-                            runs.append(finish_run(skipped, SyncRun.Status.FAILED, run.error))
+                        runs += [failed_run(region, rest, run.error) for rest in names[index + 1 :]]
                         break
         except DATABASE_ERRORS as exc:
             error = describe_database_error(exc)

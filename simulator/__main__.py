@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--change-rate", type=_share, default=0.02)
     serve.add_argument("--latency-ms", type=_non_negative, default=0.0)
     serve.add_argument("--error-rate", type=_share, default=0.0)
+    serve.add_argument(
+        "--rate-limit", type=_non_negative, default=0.0, help="requests/s per credential; 0: none"
+    )
     serve.add_argument("--auth-min-interval", type=_non_negative, default=60.0)
     serve.add_argument("--token-ttl", type=_positive, default=86400.0)
     serve.add_argument("--webhook-drop-rate", type=_share, default=0.0)
@@ -116,6 +119,7 @@ def serve(args: argparse.Namespace) -> int:
         faults=Faults(
             latency=args.latency_ms / 1000,
             error_rate=args.error_rate,
+            rate_limit_per_second=args.rate_limit,
             auth_min_interval=args.auth_min_interval,
             token_ttl=args.token_ttl,
         ),

@@ -165,6 +165,7 @@ class SimulatorApp:
                 time.sleep(latency)
             return error(401, "Missing, invalid or expired token")
         with sim.lock:
+            sim.stats_counter.arrival(claims["client_id"])
             injection = sim.injector.decide(
                 sim.faults, claims["client_id"], rel, endpoint, qp.page_number(params)
             )

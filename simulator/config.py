@@ -43,6 +43,9 @@ class Faults:
     rate_limit_rate: float = 0.0  # share of data requests starting a burst of 429s
     rate_limit_burst: int = 2  # consecutive 429s per burst (the triggering request included)
     rate_limit_retry_after: int = 1  # Retry-After of those 429s
+    # The vendor's limit: data requests per second per credential (a token bucket holding one
+    # second's worth); above it, 429 with Retry-After in whole seconds. 0: no limit.
+    rate_limit_per_second: float = 0.0
     timeout_rate: float = 0.0  # share of data requests delayed by timeout_delay
     timeout_delay: float = 5.0
     page_shift_rate: float = 0.0  # share of page>=2 requests preceded by a new head record

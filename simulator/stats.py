@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import time
+from collections import deque
 from typing import Any
 
 
@@ -13,6 +15,7 @@ class Stats:
         self.reset()
 
     def reset(self) -> None:
+        self._recent: dict[str, deque[float]] = {}  # client_id -> arrivals in the last second
         self.data: dict[str, Any] = {
             "requests": 0,  # data requests (/public/inventory/v1/...), faults included
             "by_endpoint": {},  # "/task/{id}" -> count
@@ -21,6 +24,9 @@ class Stats:
             "auth_refresh": {},  # client_id -> refresh calls ("<invalid>" if unidentified)
             "auth_by_status": {},  # status (int) -> count, auth calls only
             "faults_injected": {},  # latency, fail_path, rate_limit, error, timeout, page_shift
+            # client_id -> the most data requests that arrived within any one second (what a
+            # client's rate limit is held to), 429s included
+            "busiest_second": {},
         }
 
     def _bump(self, table: str, key: Any) -> None:
@@ -29,6 +35,15 @@ class Stats:
     def request(self, endpoint: str) -> None:
         self.data["requests"] += 1
         self._bump("by_endpoint", endpoint)
+
+    def arrival(self, client_id: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        recent = self._recent.setdefault(client_id, deque())
+        recent.append(now)
+        while recent[0] <= now - 1.0:
+            recent.popleft()
+        busiest = self.data["busiest_second"]
+        busiest[client_id] = max(busiest.get(client_id, 0), len(recent))
 
     def status(self, status: int) -> None:
         self._bump("by_status", status)

@@ -7,6 +7,9 @@ DEFAULT_TEST_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/breezeway"
 os.environ["DATABASE_URL"] = os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL)
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("DATABASE_SCHEMA", "public")
+# In-process syncs run unpaced (thousands of calls a test); tests/etl/test_ratelimit.py and
+# tests/celery/test_rate_limit.py set a rate where the rate is what they test.
+os.environ.setdefault("SYNC_RATE_LIMIT", "0")
 
 from breezeway.settings import *  # noqa: E402,F403
 

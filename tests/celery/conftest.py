@@ -144,6 +144,7 @@ def stack(broker, transactional_db, monkeypatch) -> Iterator[Stack]:
         "BREEZEWAY_AUTH_URL": f"{handle.url}/public/auth/v1",
         "SYNC_RETRY_BASE_DELAY": "0.01",
         "SYNC_RETRY_AFTER_CAP": "0.1",
+        "SYNC_RATE_LIMIT": "0",  # tests/celery/test_rate_limit.py sets its own
         # Small limits so redelivery after a killed worker happens within the test.
         "SYNC_TASK_SOFT_TIME_LIMIT": "20",
         "SYNC_TASK_TIME_LIMIT": "25",

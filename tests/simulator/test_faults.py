@@ -51,6 +51,35 @@ def test_rate_limit_burst_is_per_credential(sim: Simulator) -> None:
     assert one.get("/people").status_code == 200
 
 
+def test_rate_limit_per_second_is_a_token_bucket_per_credential(sim: Simulator) -> None:
+    clock = [100.0]
+    sim.injector._clock = lambda: clock[0]
+    sim.faults.rate_limit_per_second = 4.0
+    one, two = Api(sim, sim.companies[0]), Api(sim, sim.companies[1])
+    # A full bucket holds one second's worth: four at once, then 429 until a token is back.
+    assert [one.get("/people").status_code for _ in range(5)] == [200] * 4 + [429]
+    refused = one.get("/people")
+    assert refused.headers["Retry-After"] == "1" and refused.json()["retry_after"] == 1
+    assert two.get("/people").status_code == 200  # another credential, another bucket
+    clock[0] += 0.25  # one token at 4 a second
+    assert [one.get("/people").status_code for _ in range(2)] == [200, 429]
+    clock[0] += 10  # refills to the capacity, not beyond
+    assert [one.get("/people").status_code for _ in range(5)] == [200] * 4 + [429]
+    stats = sim.stats
+    assert stats["faults_injected"]["over_limit"] == 4
+    assert stats["busiest_second"][sim.companies[0].client_id] >= 5
+
+
+def test_busiest_second_is_a_sliding_window() -> None:
+    from simulator.stats import Stats
+
+    stats = Stats()
+    for at in (0.0, 0.5, 0.9, 1.2, 1.4, 3.0):
+        stats.arrival("c", at)
+    # 0.5, 0.9, 1.2 and 1.4 lie within one second of each other.
+    assert stats.data["busiest_second"] == {"c": 4}
+
+
 def test_fail_paths(api: Api) -> None:
     api.sim.faults.update(
         {
