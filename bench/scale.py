@@ -18,11 +18,11 @@ SYNC_RATE_LIMIT of --rate-limit requests per second per credential (the default'
    Printed per worker count: that time, regions synced per hour per worker (what one worker
    process sustains, from this time), API calls per region for the hour (from the runs and
    from the simulator's counter), the speed-up over one worker, the CPU used (the machine's
-   busy share, /proc/stat), the share of each region's sync spent waiting for its credential's
-   rate limit, and which bound held the run back: the cores (the machine busy over 85 %), the
-   per-credential limit (a region's calls at that rate take most of its sync time: more workers
-   cannot speed a region up, only sync more regions at once), or neither (latency: each sync
-   waits on the API, so throughput grows with workers).
+   busy share, /proc/stat), the share of each region's sync its calls take at its credential's
+   rate limit, and the bound: the cores when the machine is busy over 85 %, else none yet, with
+   the worker count at which this CPU cost would reach it, and what sets each region's own
+   pace: its credential's limit (its calls at that rate take most of its sync time: more
+   workers cannot speed a region up, only sync more regions at once) or the API's latency.
 
 Target: speed-up from 1 to 4 workers >= 3x, printed as PASS/MISS; nothing is asserted. Every
 run must succeed and no 429 must come back (each credential's limit is far below the
@@ -170,11 +170,16 @@ def hour_of_syncs(sim: Sim, env: dict, logs: Path, workers: int, label: str, rat
 
 
 def bound(hour: Hour) -> str:
+    """What held the run back: the cores, else nothing (the work waits on the API)."""
     if hour.busy >= CORES_BUSY:
         return f"the cores (machine busy {hour.busy:.0%})"
-    if hour.waiting_share >= LIMIT_BOUND:
-        return "the per-credential limit, per region (more workers sync more regions at once)"
-    return "neither: latency (each sync waits on the API)"
+    cores_at = hour.workers * CORES_BUSY / hour.busy if hour.busy else float("inf")
+    pace = (
+        "each region's pace set by its credential's limit"
+        if hour.waiting_share >= LIMIT_BOUND
+        else "each region's pace set by latency"
+    )
+    return f"none yet (cores near {cores_at:.0f} workers); {pace}"
 
 
 def report(hours: list[Hour], rate: float) -> None:

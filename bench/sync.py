@@ -155,6 +155,9 @@ def setup_django(dbname: str, sim: Sim, company: dict) -> None:
         SECRET_KEY=os.environ.get("SECRET_KEY") or "bench",
         DEBUG="false",  # else Django keeps every query of the run in memory
         LOG_LEVEL="WARNING",  # the figures, not a log line per entity run
+        # The simulator has no rate limit: measure the sync's own costs, not the pacing
+        # (bench/scale.py runs with the default limit).
+        SYNC_RATE_LIMIT=os.environ.get("SYNC_RATE_LIMIT", "0"),
         DJANGO_SETTINGS_MODULE="breezeway.settings",
         BREEZEWAY_API_URL=f"{sim.url}/public/inventory/v1",
         BREEZEWAY_AUTH_URL=f"{sim.url}/public/auth/v1",
@@ -564,6 +567,14 @@ def report_changes(third: Result, summary: dict, code: str, new_children: dict[s
         f"wall {third.wall:.1f} s"
     )
     print(child_calls(third))
+    objects = sum(changes.get(key, 0) for keys in CHANGE_KEYS.values() for key in keys)
+    properties = third.by_entity()["properties"].fetched
+    allowed = 2 * objects + properties
+    verdict(
+        third.total("api_calls") <= allowed,
+        f"the hour's API calls {third.total('api_calls'):,} <= 2 x {objects:,} objects changed "
+        f"+ one listing per property ({properties:,}) = {allowed:,}",
+    )
 
 
 def report_latency(result: Result, latency: float) -> None:

@@ -829,6 +829,8 @@ def service_env(
         WEB_CONCURRENCY=str(args.web_workers),
         WEB_THREADS=str(args.web_threads),
         WORKER_CONCURRENCY=str(args.worker_concurrency),
+        # The simulator has no rate limit here: measure the processing, not the pacing.
+        SYNC_RATE_LIMIT="0",
         **{webhook_secret_variable(code): SECRET},
     )
 

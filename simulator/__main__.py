@@ -53,8 +53,8 @@ def _port(text: str) -> int:
 
 def _companies(text: str) -> int:
     value = int(text)
-    if not 1 <= value <= 20:
-        raise argparse.ArgumentTypeError("must be between 1 and 20")
+    if not 1 <= value <= 200:
+        raise argparse.ArgumentTypeError("must be between 1 and 200")
     return value
 
 

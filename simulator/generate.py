@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from simulator import quirks as q
 from simulator.config import SimulatorConfig
 from simulator.records import Maker, between
-from simulator.world import Company, World
+from simulator.world import COMPACT_ABOVE, Company, World
 
 # Per company at scale 1.0 (reference §6.3 and the brief); minimums keep tiny scales usable.
 PROPERTIES, MIN_PROPERTIES = 2000, 3
@@ -48,7 +48,11 @@ def company_rng(config: SimulatorConfig, index: int, purpose: str) -> random.Ran
 
 
 def generate_world(config: SimulatorConfig, index: int, start: datetime) -> World:
-    world = World(company=make_company(config.seed, index), index=index)
+    world = World(
+        company=make_company(config.seed, index),
+        index=index,
+        compact=config.companies > COMPACT_ABOVE,
+    )
     rng = company_rng(config, index, "generate")
     make = Maker(world, rng)
     scale = config.scale

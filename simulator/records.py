@@ -8,7 +8,7 @@ from typing import Any
 
 from simulator import vocab
 from simulator.timefmt import at, naive_ts, offset_ts
-from simulator.world import COMPANY_STRIDE, KIND_BASE, World
+from simulator.world import World
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 STATUSES = {
@@ -35,7 +35,7 @@ def between(rng: random.Random, start: datetime, end: datetime) -> datetime:
 
 def series_base(world: World) -> int:
     # Series are not served as records; their ids only need to look like the others.
-    return world.index * COMPANY_STRIDE + KIND_BASE["series"]
+    return world.id_base("series")
 
 
 def status_object(rng: random.Random, stage: str) -> dict[str, str]:

@@ -13,8 +13,11 @@ from typing import Any
 from simulator.timefmt import offset_ts
 
 # Ids: company block of 10^8, then a sub-block per kind, so ids are unique per kind across
-# companies, stay below 2^31 (20 companies at most) and tell where they come from.
+# companies, stay below 2^31 (20 companies at most) and tell where they come from. With more
+# companies (up to MAX_COMPANIES) every block is ten times smaller ("compact").
 COMPANY_STRIDE = 100_000_000
+MAX_COMPANIES = 200
+COMPACT_ABOVE = 20
 KIND_BASE = {
     "property": 0,
     "reservation": 10_000_000,
@@ -92,6 +95,7 @@ class World:
 
     company: Company
     index: int  # 1-based position of the company, selects the id block
+    compact: bool = False  # id blocks a tenth the size (more than COMPACT_ABOVE companies)
     properties: dict[int, dict] = field(default_factory=dict)
     reservations: dict[int, dict] = field(default_factory=dict)
     tasks: dict[int, dict] = field(default_factory=dict)
@@ -114,12 +118,17 @@ class World:
     # Set by the simulator during a tick of a company subscribed to task webhooks only.
     journal: Journal | None = field(default=None, repr=False, compare=False)
 
+    def id_base(self, kind: str) -> int:
+        """The id before the company's first id of `kind`."""
+        shrink = 10 if self.compact else 1
+        return (self.index * COMPANY_STRIDE + KIND_BASE[kind]) // shrink
+
     def new_id(self, kind: str) -> int:
         seq = self.counters.get(kind, 0) + 1
-        if seq >= KIND_ROOM[kind]:
+        if seq >= KIND_ROOM[kind] // (10 if self.compact else 1):
             raise OverflowError(f"too many {kind} ids for one company; lower the scale")
         self.counters[kind] = seq
-        return self.index * COMPANY_STRIDE + KIND_BASE[kind] + seq
+        return self.id_base(kind) + seq
 
     # --- adding and removing -------------------------------------------------------------
 

@@ -7,6 +7,8 @@ import re
 from collections import Counter
 from datetime import date, timedelta
 
+import pytest
+
 from simulator import Quirks, Simulator, SimulatorConfig
 from tests.simulator.conftest import START, Api, make_sim
 
@@ -282,3 +284,24 @@ def test_snapshot_is_a_copy(sim: Simulator) -> None:
     truth["properties"].clear()
     again = sim.snapshot(1001)
     assert again["tasks"][0]["name"] != "changed" and again["properties"]
+
+
+def test_more_than_twenty_companies_get_compact_id_blocks_below_2_31() -> None:
+    sim = Simulator(SimulatorConfig(seed=2, scale=0.002, companies=60))
+    seen: dict[str, set[int]] = {}
+    for world in sim.world_list:
+        for kind, records in (
+            ("properties", world.properties),
+            ("reservations", world.reservations),
+            ("tasks", world.tasks),
+            ("people", world.people),
+        ):
+            ids = set(records)
+            assert not ids & seen.get(kind, set()), f"{kind} ids shared between companies"
+            seen.setdefault(kind, set()).update(ids)
+    assert max(max(ids) for ids in seen.values()) < 2**31
+    # Twenty or fewer keep the wide blocks, so existing seeds serve the same ids.
+    two = Simulator(SimulatorConfig(seed=2, scale=0.002, companies=2))
+    assert min(two.world_list[0].tasks) == 120_000_001
+    with pytest.raises(ValueError, match="between 1 and 200"):
+        SimulatorConfig(companies=201)
