@@ -25,8 +25,9 @@ run: $(STAMP)
 serve: $(STAMP)
 	PYTHON=$(PY) ./scripts/serve.sh web
 
+# Two processes (pytest-xdist), a test file each at a time: files share module fixtures.
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $${TEST_PROCESSES:-2} --dist loadfile
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

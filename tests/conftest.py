@@ -4,6 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.migration_rows import restore_migration_rows, snapshot_migration_rows
 from tests.support.scratch import ScratchDatabase, create_scratch_database, drop_scratch_database
 
 # sim, sync_settings, regions, run_sync: the simulator and a sync runner, for any package.
@@ -18,3 +19,28 @@ def scratch_db() -> Iterator[ScratchDatabase]:
         yield db
     finally:
         drop_scratch_database(db)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> str:
+    """pytest-django's test database, and what its data migrations created in it, taken
+    before any test can flush it."""
+    with django_db_blocker.unblock():
+        return snapshot_migration_rows()
+
+
+@pytest.fixture(autouse=True)
+def migration_rows(request: pytest.FixtureRequest) -> None:
+    """A test on the `db` fixture sees what the migrations created. pytest-django runs such
+    tests before the transactional ones, whose flush empties every table; under pytest-xdist
+    (make test runs two processes) a process can run a transactional test first."""
+    marker = request.node.get_closest_marker("django_db")
+    marked = marker is not None and not marker.kwargs.get("transaction", False)
+    if "transactional_db" in request.fixturenames or not ("db" in request.fixturenames or marked):
+        return
+    snapshot = request.getfixturevalue("django_db_setup")
+    request.getfixturevalue("db")
+    from django_celery_beat.models import PeriodicTask
+
+    if not PeriodicTask.objects.exists():
+        restore_migration_rows(snapshot)
