@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from breezeway.envnumbers import finite_float
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -19,15 +21,7 @@ def env_float(name: str, default: float) -> float:
     (django-environ's env.float() drops stray characters, reading "5s" as 5 and "1e3" as 13.)
     """
     raw = env.str(name, default="").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.")
-    return value
+    return finite_float(name, raw) if raw else default
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:

@@ -4,13 +4,13 @@ This module is the only reader of the credential variables: which regions can sy
 what each of the others is missing, is `region_readiness()` (or `syncable_regions()`).
 """
 
-import math
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ImproperlyConfigured
 
+from breezeway.envnumbers import finite_float
 from breezeway.models import Region
 from breezeway.models.regions import credentials_name
 
@@ -51,14 +51,13 @@ def rate_limit(region_code: str, default: float, environ: Mapping[str, str] | No
     raw = _variable(name, environ)
     if not raw:
         return default
+    problem = f"{name}={raw!r}: give requests per second, a number of 0 (no limit) or more."
     try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise ImproperlyConfigured(
-            f"{name}={raw!r}: give requests per second, a number of 0 (no limit) or more."
-        )
+        value = finite_float(name, raw)
+    except ImproperlyConfigured:
+        raise ImproperlyConfigured(problem) from None
+    if value < 0:
+        raise ImproperlyConfigured(problem)
     return value
 
 
