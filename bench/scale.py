@@ -163,7 +163,7 @@ def hour_of_syncs(sim: Sim, env: dict, logs: Path, workers: int, label: str, rat
         calls=sum(r.api_calls for r in done),
         served=sim.call("GET", "/_sim/stats")["requests"],
         statuses=statuses,
-        throttled=sum((r.details or {}).get("throttled", 0) for r in done),
+        throttled=sum(r.throttled for r in done),
         waiting_share=median(shares) if shares else 0.0,
         busy=busy / capacity if capacity else 0.0,
     )

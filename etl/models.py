@@ -32,6 +32,7 @@ class SyncRun(models.Model):
     rejected = models.IntegerField(default=0)
     api_calls = models.IntegerField(default=0)
     retries = models.IntegerField(default=0)
+    throttled = models.IntegerField(default=0)  # HTTP 429s met (etl.ratelimit lowers the rate)
     # Per-table counts (children included) and phase timings.
     details = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")

@@ -320,8 +320,6 @@ def load_entity(
             "values": client.cleaned - cleaned,
             "first": client.cleaned_notes[notes_from : notes_from + 20],
         }
-    if client.throttled > throttled:
-        outcome.details["throttled"] = client.throttled - throttled  # 429s
     if client.limiter is not None:
         outcome.details["rate_limit"] = {
             "per_second": client.limiter.limit.per_second,
@@ -330,6 +328,7 @@ def load_entity(
         }
     run.api_calls = client.calls - calls
     run.retries = client.retries - retries
+    run.throttled = client.throttled - throttled
     run = record_outcome(run, outcome)
     log.info(
         "%s sync of %s %s: fetched %d, inserted %d, updated %d, unchanged %d, deleted %d, "

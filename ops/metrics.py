@@ -35,6 +35,7 @@ RUN_FIGURES = [
     ("rejected_records", "Records the latest run could not store.", "rejected"),
     ("api_calls", "API calls the latest run made.", "api_calls"),
     ("retries", "API retries the latest run needed.", "retries"),
+    ("throttled_requests", "HTTP 429s (rate limited) the latest run met.", "throttled"),
 ]
 
 

@@ -88,6 +88,7 @@ class SyncRunAdmin(RegionColumn, ReadOnlyAdmin):
         "rejected_link",
         "api_calls",
         "retries",
+        "throttled",
         "error",
         "details_pretty",
     )

@@ -69,7 +69,7 @@ def test_two_workers_above_the_vendors_limit_back_off_together(stack, monkeypatc
     stack.env["SYNC_RETRY_AFTER_CAP"] = "0.5"
     runs = sync_both(stack, codes, per_second=320.0)
     assert {r.status for r in runs} == {"success"}
-    throttled = sum(r.details.get("throttled", 0) for r in runs)
+    throttled = sum(r.throttled for r in runs)
     calls = sum(r.api_calls for r in runs)
     assert throttled > 0  # the configured rate was too high: the vendor said so
     # Cut by the 429s, the shared rate settles near the vendor's: refusals stay a small share.

@@ -101,7 +101,9 @@ def test_the_right_token_gets_metrics_with_debug_off(client, metrics_on) -> None
 def test_sync_figures_come_from_the_latest_runs(client, metrics_on) -> None:
     region("east")
     run("east", "tasks", "success", 0, seconds=40, inserted=5, updated=2, deleted=1, api_calls=9)
-    run("east", "tasks", "success", 60, seconds=12.5, inserted=1, rejected=3, retries=4)
+    run(
+        "east", "tasks", "success", 60, seconds=12.5, inserted=1, rejected=3, retries=4, throttled=2
+    )
     run("east", "tasks", "skipped", 120, seconds=0)  # did nothing: the figures stay
     run("east", "tasks", "running", 180)
     run("east", "properties", "success", 0, seconds=5)
@@ -137,6 +139,7 @@ def test_sync_figures_come_from_the_latest_runs(client, metrics_on) -> None:
     assert samples[("breezeway_sync_last_run_rows_written", tasks)] == 1
     assert samples[("breezeway_sync_last_run_rejected_records", tasks)] == 3
     assert samples[("breezeway_sync_last_run_retries", tasks)] == 4
+    assert samples[("breezeway_sync_last_run_throttled_requests", tasks)] == 2
     assert samples[("breezeway_sync_last_run_api_calls", tasks)] == 0
     assert samples[("breezeway_sync_last_run_api_calls", properties)] == 2
     assert samples[("breezeway_rejected_records_stored", tasks)] == 1
