@@ -256,9 +256,9 @@ SYNC_CHILD_WINDOW_DAYS_AHEAD = env_int("SYNC_CHILD_WINDOW_DAYS_AHEAD", 0)
 SYNC_FULL_SWEEP_HOURS = env_float("SYNC_FULL_SWEEP_HOURS", 24.0)
 # Hourly reservation listings cover checkouts from this many days back; full sweeps list all.
 SYNC_RESERVATION_DAYS_BACK = env_int("SYNC_RESERVATION_DAYS_BACK", 35)
-# Between full sweeps, reservations and tasks are listed by update time: what changed since the
-# last successful listing of the region and entity, this many minutes earlier (clock skew
-# between Breezeway and us, a change committed while the last listing read).
+# Between full sweeps, reservations are listed by update time: what changed since the last
+# successful listing of the region, this many minutes earlier (clock skew between Breezeway
+# and us, a change committed while the last listing read). Tasks are listed in full.
 SYNC_INCREMENTAL_OVERLAP_MINUTES = env_int("SYNC_INCREMENTAL_OVERLAP_MINUTES", 10)
 SYNC_BATCH_SIZE = env_int("SYNC_BATCH_SIZE", 1000, minimum=1)
 # Seconds a sync waits for another run of its region to finish writing what it reads (a

@@ -238,7 +238,6 @@ class Limiter:
         self._fallback: LocalPaceStore | None = None
         self._sleep = sleep
         self.waited = 0.0  # seconds this client's requests spent waiting for their slots
-        self.cuts = 0  # rate cuts this client's 429s caused
         self._lock = threading.Lock()
 
     def _update(self, change: Callable[[Pace, float], T]) -> T:
@@ -272,8 +271,6 @@ class Limiter:
             )
         )
         if cut:
-            with self._lock:
-                self.cuts += 1
             log.warning("HTTP 429: the region's request rate is cut to %.2f/s", cut)
 
     def rate(self) -> float:

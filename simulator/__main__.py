@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from simulator.config import Faults, SimulatorConfig
+from simulator.world import MAX_COMPANIES
 
 
 def _positive(text: str) -> float:
@@ -53,8 +54,8 @@ def _port(text: str) -> int:
 
 def _companies(text: str) -> int:
     value = int(text)
-    if not 1 <= value <= 200:
-        raise argparse.ArgumentTypeError("must be between 1 and 200")
+    if not 1 <= value <= MAX_COMPANIES:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_COMPANIES}")
     return value
 
 

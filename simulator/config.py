@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from simulator.world import MAX_COMPANIES
+
 
 @dataclass
 class Quirks:
@@ -121,10 +123,10 @@ class SimulatorConfig:
     def __post_init__(self) -> None:
         if self.scale <= 0:
             raise ValueError("scale must be positive")
-        if not 1 <= self.companies <= 200:
+        if not 1 <= self.companies <= MAX_COMPANIES:
             # Company id blocks of 10^8 keep every id below 2^31 up to 20 companies, blocks
-            # of 10^7 up to 200 (simulator.world.MAX_COMPANIES).
-            raise ValueError("companies must be between 1 and 200")
+            # of 10^7 up to MAX_COMPANIES (simulator.world).
+            raise ValueError(f"companies must be between 1 and {MAX_COMPANIES}")
         for name in ("change_rate", "hidden_task_share_per_tick", "bad_property_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be between 0 and 1")

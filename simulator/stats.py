@@ -23,7 +23,8 @@ class Stats:
             "auth_obtain": {},  # client_id -> obtain calls, refused ones included
             "auth_refresh": {},  # client_id -> refresh calls ("<invalid>" if unidentified)
             "auth_by_status": {},  # status (int) -> count, auth calls only
-            "faults_injected": {},  # latency, fail_path, rate_limit, error, timeout, page_shift
+            # latency, fail_path, over_limit, rate_limit, error, timeout, page_shift
+            "faults_injected": {},
             # client_id -> the most data requests that arrived within any one second (what a
             # client's rate limit is held to), 429s included
             "busiest_second": {},

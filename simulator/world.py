@@ -118,14 +118,17 @@ class World:
     # Set by the simulator during a tick of a company subscribed to task webhooks only.
     journal: Journal | None = field(default=None, repr=False, compare=False)
 
+    @property
+    def _shrink(self) -> int:
+        return 10 if self.compact else 1
+
     def id_base(self, kind: str) -> int:
         """The id before the company's first id of `kind`."""
-        shrink = 10 if self.compact else 1
-        return (self.index * COMPANY_STRIDE + KIND_BASE[kind]) // shrink
+        return (self.index * COMPANY_STRIDE + KIND_BASE[kind]) // self._shrink
 
     def new_id(self, kind: str) -> int:
         seq = self.counters.get(kind, 0) + 1
-        if seq >= KIND_ROOM[kind] // (10 if self.compact else 1):
+        if seq >= KIND_ROOM[kind] // self._shrink:
             raise OverflowError(f"too many {kind} ids for one company; lower the scale")
         self.counters[kind] = seq
         return self.id_base(kind) + seq

@@ -3,12 +3,28 @@
 from collections.abc import Iterator
 
 import pytest
+import redis
 
+from tests.support.broker import BROKER
 from tests.support.migration_rows import restore_migration_rows, snapshot_migration_rows
 from tests.support.scratch import ScratchDatabase, create_scratch_database, drop_scratch_database
 
 # sim, sync_settings, regions, run_sync: the simulator and a sync runner, for any package.
 pytest_plugins = ["tests.support.sync_fixtures"]
+
+
+@pytest.fixture(scope="session")
+def broker() -> str:
+    """The Redis at TEST_BROKER_URL; the session ends with a message when it is unreachable."""
+    try:
+        redis.Redis.from_url(BROKER, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        pytest.exit(
+            f"Redis is unreachable at {BROKER} ({exc}). Start it (redis-server --daemonize yes) "
+            "or point TEST_BROKER_URL at one.",
+            returncode=3,
+        )
+    return BROKER
 
 
 @pytest.fixture

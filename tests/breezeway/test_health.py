@@ -3,7 +3,8 @@
 import pytest
 
 from breezeway.celery import app
-from tests.celery.conftest import BROKER, reset_connections
+from tests.celery.conftest import reset_connections
+from tests.support.broker import BROKER
 
 
 @pytest.fixture

@@ -21,20 +21,6 @@ from etl.credentials import credential_variables
 from simulator import Simulator, SimulatorConfig
 
 ROOT = Path(__file__).resolve().parents[2]
-BROKER = os.environ.get("TEST_BROKER_URL", "redis://127.0.0.1:6379/9")
-
-
-@pytest.fixture(scope="session")
-def broker() -> str:
-    try:
-        redis.Redis.from_url(BROKER, socket_connect_timeout=2).ping()
-    except redis.RedisError as exc:
-        pytest.exit(
-            f"Redis is unreachable at {BROKER} ({exc}). Start it (redis-server --daemonize yes) "
-            "or point TEST_BROKER_URL at one.",
-            returncode=3,
-        )
-    return BROKER
 
 
 @dataclass

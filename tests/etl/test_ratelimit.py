@@ -23,7 +23,6 @@ from etl.ratelimit import (
     pace_key,
     pace_store,
 )
-from tests.celery.conftest import BROKER
 
 # --- the schedule ------------------------------------------------------------------------------
 
@@ -76,13 +75,10 @@ def store(request):
         yield LocalPaceStore(f"test-{uuid.uuid4().hex}")
         return
     if kind == "redis":
-        try:
-            redis.Redis.from_url(BROKER, socket_connect_timeout=2).ping()
-        except redis.RedisError as exc:
-            pytest.exit(f"Redis is unreachable at {BROKER} ({exc}).", returncode=3)
-        store = RedisPaceStore(BROKER, f"test-{uuid.uuid4().hex}")
+        broker = request.getfixturevalue("broker")
+        store = RedisPaceStore(broker, f"test-{uuid.uuid4().hex}")
         yield store
-        redis.Redis.from_url(BROKER).delete(store.key)
+        redis.Redis.from_url(broker).delete(store.key)
         return
     store = DatabasePaceStore(f"test-{uuid.uuid4().hex}")
     yield store
